@@ -1,0 +1,47 @@
+"""Per-channel delivery rules as pure values: story threads and the flood cap."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+
+@dataclass(frozen=True)
+class AlertPolicy:
+    story_mode: str  # thread | separate
+    story_window: timedelta
+    max_per_window: int
+    window: timedelta
+
+
+@dataclass(frozen=True)
+class FloodWindow:
+    """A fixed window that starts with its first alert; ``count`` alerts sent in it."""
+
+    start: datetime | None
+    count: int
+
+    def admit(self, now: datetime, policy: AlertPolicy) -> tuple[bool, FloodWindow]:
+        """Whether one more alert may ping now, and the window after it."""
+        if self.start is None or now >= self.start + policy.window:
+            return True, FloodWindow(now, 1)
+        if self.count < policy.max_per_window:
+            return True, FloodWindow(self.start, self.count + 1)
+        return False, self
+
+    def closes_at(self, policy: AlertPolicy) -> datetime | None:
+        return None if self.start is None else self.start + policy.window
+
+
+def story_is_open(last_article_at: datetime, now: datetime, policy: AlertPolicy) -> bool:
+    return now - last_article_at <= policy.story_window
+
+
+def outlets_line(outlets: list[str], *, shown: int = 3) -> str:
+    """``+3 outlets: Us Weekly, Page Six, E! News`` for the first alert's footer."""
+    others = outlets[1:]
+    if not others:
+        return ""
+    names = ", ".join(others[:shown])
+    more = f" and {len(others) - shown} more" if len(others) > shown else ""
+    return f"+{len(others)} outlet{'s' if len(others) != 1 else ''}: {names}{more}"

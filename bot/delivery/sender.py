@@ -1,0 +1,382 @@
+"""The sender job: drain the outbox into Discord, exactly once per (channel, article).
+
+Each outbox row is sent with a nonce derived from its id (``enforce_nonce``), so a
+re-send after a crash or a timed-out request is deduplicated by Discord itself within
+its nonce window. The row is marked sent, with the message id, right after the send.
+
+Per row, in order: later coverage of a story already alerted in the channel goes into
+the story's thread without a new ping; otherwise the channel's flood cap decides
+between a normal alert and holding the row for the window's one summary message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from bot.delivery.decide import decide_failure
+from bot.delivery.policy import AlertPolicy, FloodWindow, outlets_line, story_is_open
+from bot.delivery.render import (
+    ArticleView,
+    mention_line,
+    nonce_for,
+    render_embed,
+    render_summary,
+    split_mentions,
+    truncate,
+)
+from bot.delivery.transport import AlertTransport, SendFailure
+from bot.errors import QueryError
+from bot.metrics import Metrics
+from bot.query.matcher import highlight_spans
+from bot.query.parser import parse_query
+from bot.settings import AlertSettings
+from db.engine import SessionFactory
+from db.models import ChannelStory, Delivery, Item
+from db.repo import deliveries as delivery_repo
+from db.repo import follows as follow_repo
+from db.repo import guild_settings as guild_repo
+from db.repo import items as item_repo
+from db.repo import stories as story_repo
+
+log = logging.getLogger("storywatch.deliver")
+ARCHIVED_THREAD = 50083
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class SendContext:
+    sessions: SessionFactory
+    transport: AlertTransport
+    worker_id: str
+    alerts: AlertSettings = field(default_factory=AlertSettings)
+    metrics: Metrics = field(default_factory=Metrics)
+    clock: Callable[[], datetime] = utcnow
+    batch_size: int = 50
+    channel_concurrency: int = 8
+    lease: timedelta = timedelta(minutes=2)
+
+
+def article_view(item: Item, feed_name: str, queries: tuple[str, ...]) -> ArticleView:
+    return ArticleView(
+        title=item.title, link=item.link, summary=item.summary,
+        source=item.source_name or feed_name, author=item.author,
+        published=item.published_at, image=item.image, queries=queries,
+    )
+
+
+def spans_for(text: str, queries: tuple[str, ...]) -> list[tuple[int, int]]:
+    spans: list[tuple[int, int]] = []
+    for query in queries:
+        try:
+            spans.extend(highlight_spans(text, parse_query(query, max_chars=10_000, max_terms=1_000)))
+        except QueryError:
+            continue
+    return _merge(spans)
+
+
+def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def embed_for(item: Item, feed_name: str, queries: tuple[str, ...], extra_footer: str = "") -> dict[str, object]:
+    view = article_view(item, feed_name, queries)
+    return render_embed(
+        view, title_spans=spans_for(item.title, queries),
+        summary_spans=spans_for(" ".join(view.summary.split())[:400], queries), extra_footer=extra_footer,
+    )
+
+
+async def policy_for(ctx: SendContext, guild_id: int) -> AlertPolicy:
+    async with ctx.sessions() as session:
+        row = await guild_repo.get(session, guild_id)
+    defaults = ctx.alerts
+    return AlertPolicy(
+        story_mode=(row.story_mode if row and row.story_mode else defaults.story_mode),
+        story_window=timedelta(hours=defaults.story_window_hours),
+        max_per_window=(row.max_per_window if row and row.max_per_window else defaults.max_per_window),
+        window=timedelta(seconds=(row.window_seconds if row and row.window_seconds else defaults.window_seconds)),
+    )
+
+
+async def deliver_due(ctx: SendContext) -> int:
+    """Send what is due; returns how many deliveries went out. Loops until drained."""
+    sent = await send_summaries(ctx)
+    while True:
+        now = ctx.clock()
+        async with ctx.sessions.begin() as session:
+            batch = await delivery_repo.claim_due(
+                session, now=now, worker=ctx.worker_id, lease=ctx.lease, limit=ctx.batch_size
+            )
+            articles = await item_repo.items_with_feed_names(session, [d.item_id for d in batch])
+        if not batch:
+            break
+        by_channel: dict[int, list[Delivery]] = defaultdict(list)
+        for delivery in batch:
+            by_channel[delivery.channel_id].append(delivery)
+        gate = asyncio.Semaphore(ctx.channel_concurrency)
+
+        async def run_channel(rows: list[Delivery]) -> int:
+            async with gate:
+                done = 0
+                for index, row in enumerate(rows):  # in order within a channel
+                    try:
+                        outcome = await _deliver_one(ctx, row, articles)
+                    except Exception:
+                        log.exception("delivery crashed; it will be retried", extra={"delivery_id": row.id})
+                        await _requeue(ctx, rows[index:], delay=30.0)
+                        break
+                    if outcome == "sent":
+                        done += 1
+                    elif outcome == "blocked":
+                        await _requeue(ctx, rows[index + 1 :], delay=0.0)
+                        break
+                return done
+
+        sent += sum(await asyncio.gather(*(run_channel(r) for r in by_channel.values())))
+        if len(batch) < ctx.batch_size:
+            break
+    async with ctx.sessions() as session:
+        ctx.metrics.set("storywatch_queue_length", await delivery_repo.pending_count(session))
+    return sent
+
+
+async def _requeue(ctx: SendContext, rows: list[Delivery], *, delay: float) -> None:
+    """Hand claimed rows back (a channel is blocked): they keep their place in line."""
+    if not rows:
+        return
+    at = ctx.clock() + timedelta(seconds=delay)
+    async with ctx.sessions.begin() as session:
+        for row in rows:
+            await delivery_repo.mark_retry(session, row.id, at=at, error=row.last_error or "requeued")
+
+
+async def _deliver_one(ctx: SendContext, row: Delivery, articles: dict[int, tuple[Item, str]]) -> str:
+    """Returns sent, held, failed (this row) or blocked (the channel: stop for now)."""
+    found = articles.get(row.item_id)
+    if found is None:  # the item was pruned before it could be sent
+        async with ctx.sessions.begin() as session:
+            await delivery_repo.mark_failed(session, row.id, error="article no longer stored")
+        return "failed"
+    item, feed_name = found
+    policy = await policy_for(ctx, row.guild_id)
+    now = ctx.clock()
+    if policy.story_mode == "thread" and item.story_id:
+        async with ctx.sessions() as session:
+            story = await story_repo.channel_story(session, row.channel_id, item.story_id)
+        if story is not None and story_is_open(story.last_article_at, now, policy):
+            return await _deliver_in_thread(ctx, row, item, feed_name, story)
+    async with ctx.sessions() as session:
+        start, count = await delivery_repo.flood_window(session, row.channel_id)
+    admitted, window = FloodWindow(start, count).admit(now, policy)
+    if not admitted:
+        closes = window.closes_at(policy) or now
+        async with ctx.sessions.begin() as session:
+            await delivery_repo.mark_held(session, row.id, until=closes)
+        ctx.metrics.inc("storywatch_alerts_held_total")
+        return "held"
+    return await _deliver_alert(ctx, row, item, feed_name, window, policy)
+
+
+async def _deliver_alert(
+    ctx: SendContext, row: Delivery, item: Item, feed_name: str, window: FloodWindow, policy: AlertPolicy
+) -> str:
+    queries = tuple(q for q in row.queries.split("\n") if q)
+    user_ids = [int(u) for u in row.user_ids.split()]
+    embed = embed_for(item, feed_name, queries)
+    chunks = split_mentions(user_ids) or [[]]
+    try:
+        first_id = 0
+        for part, chunk in enumerate(chunks):
+            message_id = await ctx.transport.send(
+                row.channel_id, content=mention_line(chunk) or None, embed=embed if part == 0 else None,
+                user_ids=chunk, nonce=nonce_for(row.id, part),
+            )
+            first_id = first_id or message_id
+    except SendFailure as failure:
+        return await _handle_failure(ctx, row, failure)
+    now = ctx.clock()
+    async with ctx.sessions.begin() as session:
+        await delivery_repo.mark_sent(session, row.id, message_id=first_id, now=now)
+        await delivery_repo.set_sent_as(session, row.id, "alert")
+        await delivery_repo.note_alert(session, channel_id=row.channel_id, guild_id=row.guild_id, now=now)
+        await delivery_repo.set_flood_window(
+            session, channel_id=row.channel_id, guild_id=row.guild_id, start=window.start, count=window.count
+        )
+        await delivery_repo.resume_channel(session, row.channel_id)
+        if item.story_id and policy.story_mode == "thread":
+            await story_repo.open_channel_story(
+                session, channel_id=row.channel_id, guild_id=row.guild_id, story_id=item.story_id,
+                root_message_id=first_id, root_delivery_id=row.id, outlet=item.source_name or feed_name,
+                user_ids=user_ids, now=now,
+            )
+    ctx.metrics.inc("storywatch_alerts_sent_total")
+    log.info("alert sent", extra={"guild_id": row.guild_id, "channel_id": row.channel_id, "delivery_id": row.id})
+    return "sent"
+
+
+async def _deliver_in_thread(
+    ctx: SendContext, row: Delivery, item: Item, feed_name: str, story: ChannelStory
+) -> str:
+    """Later coverage: a message in the story's thread; only members not yet pinged are."""
+    queries = tuple(q for q in row.queries.split("\n") if q)
+    pinged = {int(u) for u in story.pinged_user_ids.split()}
+    new_users = [int(u) for u in row.user_ids.split() if int(u) not in pinged]
+    embed = embed_for(item, feed_name, queries)
+    thread_id = story.thread_id
+    try:
+        if thread_id is None:
+            thread_id = await ctx.transport.create_thread(
+                row.channel_id, story.root_message_id, name=truncate(item.title, 90) or "More coverage"
+            )
+            async with ctx.sessions.begin() as session:
+                stored = await story_repo.channel_story(session, row.channel_id, story.story_id)
+                if stored is not None:
+                    stored.thread_id = thread_id
+        message_id = await _send_to_thread(ctx, thread_id, row, embed, new_users)
+    except SendFailure as failure:
+        return await _handle_failure(ctx, row, failure)
+    outlet = item.source_name or feed_name
+    now = ctx.clock()
+    async with ctx.sessions.begin() as session:
+        stored = await story_repo.channel_story(session, row.channel_id, story.story_id)
+        outlets = stored.outlets.split("\n") if stored else [outlet]
+        if stored is not None:
+            if outlet not in outlets:
+                outlets.append(outlet)
+            stored.outlets = "\n".join(outlets)
+            stored.article_count += 1
+            stored.last_article_at = now
+            stored.pinged_user_ids = " ".join(str(u) for u in sorted(pinged | set(new_users)))
+        await delivery_repo.mark_sent(session, row.id, message_id=message_id, now=now)
+        await delivery_repo.set_sent_as(session, row.id, "thread")
+        root = await delivery_repo.get_delivery(session, story.root_delivery_id)
+        root_article = (await item_repo.items_with_feed_names(session, [root.item_id])).get(root.item_id) if root else None
+    ctx.metrics.inc("storywatch_thread_posts_total")
+    if root is not None and root_article is not None:
+        root_item, root_feed = root_article
+        root_queries = tuple(q for q in root.queries.split("\n") if q)
+        count = len(outlets)
+        footer = outlets_line(outlets) or f"{count} article{'s' if count != 1 else ''} in the thread"
+        try:
+            await ctx.transport.edit_embed(
+                row.channel_id, story.root_message_id, embed_for(root_item, root_feed, root_queries, footer)
+            )
+        except SendFailure as failure:  # cosmetic: the thread post itself went out
+            log.info("could not update a story's first alert: %s", failure, extra={"channel_id": row.channel_id})
+    return "sent"
+
+
+async def _send_to_thread(
+    ctx: SendContext, thread_id: int, row: Delivery, embed: dict[str, object], users: list[int]
+) -> int:
+    async def attempt() -> int:
+        return await ctx.transport.send(
+            thread_id, content=mention_line(users) or None, embed=embed, user_ids=users, nonce=nonce_for(row.id)
+        )
+
+    try:
+        return await attempt()
+    except SendFailure as failure:
+        if failure.code != ARCHIVED_THREAD:
+            raise
+    await ctx.transport.unarchive_thread(thread_id)
+    return await attempt()
+
+
+async def send_summaries(ctx: SendContext) -> int:
+    """One summary per channel whose window closed with alerts held back; pings nobody."""
+    async with ctx.sessions() as session:
+        due = await delivery_repo.due_summaries(session, now=ctx.clock())
+        articles = await item_repo.items_with_feed_names(
+            session, [row.item_id for rows in due.values() for row in rows]
+        )
+    sent = 0
+    for channel_id, rows in due.items():
+        lines = []
+        for row in rows:
+            found = articles.get(row.item_id)
+            if found:
+                item, feed_name = found
+                lines.append((item.title, item.link, item.source_name or feed_name))
+        content = render_summary(lines)
+        try:
+            message_id = await ctx.transport.send(
+                channel_id, content=content, embed=None, user_ids=[], nonce=nonce_for(rows[0].id, 9)
+            )
+        except SendFailure as failure:
+            log.warning("summary not sent: %s", failure, extra={"channel_id": channel_id})
+            continue
+        async with ctx.sessions.begin() as session:
+            await delivery_repo.mark_summarized(session, [r.id for r in rows], message_id=message_id, now=ctx.clock())
+        ctx.metrics.inc("storywatch_summaries_sent_total")
+        sent += len(rows)
+    return sent
+
+
+async def _handle_failure(ctx: SendContext, row: Delivery, failure: SendFailure) -> str:
+    decision = decide_failure(failure, attempts=row.attempts)
+    now = ctx.clock()
+    ctx.metrics.inc("storywatch_send_failures_total", action=decision.action)
+    log.warning(
+        "alert not sent (%s): %s", decision.action, decision.reason,
+        extra={"guild_id": row.guild_id, "channel_id": row.channel_id, "delivery_id": row.id},
+    )
+    followers: list[int] = []
+    notice = ""
+    async with ctx.sessions.begin() as session:
+        if decision.action == "retry":
+            await delivery_repo.mark_retry(
+                session, row.id, at=now + timedelta(seconds=decision.delay), error=decision.reason
+            )
+            return "blocked" if failure.status in (403, 429) else "failed"
+        if decision.action == "drop":
+            await delivery_repo.mark_failed(session, row.id, error=decision.reason)
+            return "failed"
+        if decision.action == "pause":
+            # The row stays pending: it goes out when the channel works again.
+            await delivery_repo.mark_retry(session, row.id, at=now, error=decision.reason)
+            newly = await delivery_repo.pause_channel(
+                session, channel_id=row.channel_id, guild_id=row.guild_id, reason=decision.reason, now=now
+            )
+            followers = await follow_repo.channel_followers(session, row.channel_id) if newly else []
+            notice = (
+                f"Storywatch paused your follows in <#{row.channel_id}>: {decision.reason}. "
+                "Ask a server admin to give the bot View Channel and Send Messages there; "
+                "alerts resume by themselves once it can post."
+            )
+        else:  # remove
+            await delivery_repo.cancel_channel(session, row.channel_id, reason=decision.reason)
+            gone = await follow_repo.remove_channel(session, channel_id=row.channel_id)
+            followers = sorted({f.user_id for f in gone})
+            notice = f"Your Storywatch follows in a channel that no longer exists were removed ({decision.reason})."
+    for user_id in followers:
+        await ctx.transport.notify_member(row.guild_id, user_id, notice)
+    return "blocked"
+
+
+async def probe_paused_channels(ctx: SendContext) -> int:
+    """Every 30 minutes (and on channel/role updates): let paused channels try again.
+
+    Resuming only lifts the pause; the next pending alert is the probe. If it fails
+    with 403 again the channel is paused again, without telling its followers twice.
+    """
+    async with ctx.sessions.begin() as session:
+        await delivery_repo.expire_paused(session, before=ctx.clock() - timedelta(hours=ctx.alerts.story_window_hours))
+        paused = await delivery_repo.paused_channels(session)
+        for state in paused:
+            state.paused = False  # the reason and paused_at stay, so a new 403 isn't a new pause
+    return len(paused)

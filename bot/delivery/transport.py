@@ -1,0 +1,51 @@
+"""The seam between the sender and Discord: a protocol the Discord client implements."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from bot.errors import DeliveryError
+
+
+class SendFailure(DeliveryError):
+    """A send that did not succeed, classified from the HTTP answer (or lack of one)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None,
+        code: int | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message, permanent=status in (403, 404))
+        self.status = status  # None: timeout or connection error (the outcome is unknown)
+        self.code = code
+        self.retry_after = retry_after
+
+
+class AlertTransport(Protocol):
+    async def send(
+        self,
+        channel_id: int,
+        *,
+        content: str | None,
+        embed: dict[str, object] | None,
+        user_ids: Sequence[int],
+        nonce: str,
+    ) -> int:
+        """Post a message that may ping only ``user_ids``; return its id or raise SendFailure."""
+        ...
+
+    async def create_thread(self, channel_id: int, message_id: int, *, name: str) -> int:
+        """Start a public thread on a message; return the thread's id."""
+        ...
+
+    async def unarchive_thread(self, thread_id: int) -> None: ...
+
+    async def edit_embed(self, channel_id: int, message_id: int, embed: dict[str, object]) -> None: ...
+
+    async def notify_member(self, guild_id: int, user_id: int, text: str) -> bool:
+        """Tell one member something privately (DM, else the server's system channel)."""
+        ...

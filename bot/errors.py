@@ -1,0 +1,90 @@
+"""Every exception Storywatch raises on purpose lives here.
+
+StorywatchError
+├── ConfigError            bad config.toml / environment; names the key and line
+├── FeedError              anything wrong with one feed; never stops the others
+│   ├── FetchError         the HTTP exchange failed
+│   │   ├── FetchTimeout         connect/total timeout or a dripping server
+│   │   ├── BodyTooLarge         body (decompressed) over the size limit
+│   │   ├── TooManyRedirects     over the redirect limit, or a redirect loop
+│   │   ├── HTTPStatusError      a non-success status (has .status, .retry_after)
+│   │   └── BlockedAddress       SSRF guard: the URL reaches a non-public address
+│   ├── InvalidFeedURL     not an http(s) URL, or unparseable
+│   └── FeedParseError     the document yields nothing usable
+├── QueryError             a follow query that cannot be parsed (has .fragment)
+├── LimitExceeded          a per-member/per-server limit was reached
+└── DeliveryError          an alert could not be delivered (has .permanent)
+"""
+
+from __future__ import annotations
+
+
+class StorywatchError(Exception):
+    """Base of every error Storywatch raises on purpose."""
+
+
+class ConfigError(StorywatchError):
+    """The configuration is invalid; the message names the key (and line)."""
+
+
+class FeedError(StorywatchError):
+    """One feed failed; the message is shown to admins as the feed's last error."""
+
+    kind: str = "feed"
+
+
+class FetchError(FeedError):
+    kind = "fetch"
+
+
+class FetchTimeout(FetchError):
+    kind = "timeout"
+
+
+class BodyTooLarge(FetchError):
+    kind = "too_large"
+
+
+class TooManyRedirects(FetchError):
+    kind = "redirects"
+
+
+class HTTPStatusError(FetchError):
+    kind = "http_status"
+
+    def __init__(self, status: int, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.retry_after = retry_after
+
+
+class BlockedAddress(FetchError):
+    kind = "blocked_address"
+
+
+class InvalidFeedURL(FeedError):
+    kind = "invalid_url"
+
+
+class FeedParseError(FeedError):
+    kind = "parse"
+
+
+class QueryError(StorywatchError):
+    """A query the parser refuses; ``fragment`` is the offending part of the input."""
+
+    def __init__(self, message: str, fragment: str = "") -> None:
+        super().__init__(message)
+        self.fragment = fragment
+
+
+class LimitExceeded(StorywatchError):
+    """A configured limit (follows per member, feeds per server, rate) was reached."""
+
+
+class DeliveryError(StorywatchError):
+    """Sending an alert failed; ``permanent`` failures are not retried."""
+
+    def __init__(self, message: str, *, permanent: bool = False) -> None:
+        super().__init__(message)
+        self.permanent = permanent

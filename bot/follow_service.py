@@ -1,0 +1,232 @@
+"""What /follow, /unfollow, /follows and /latest do, without Discord.
+
+The cogs parse the interaction, call these functions and render the result; each
+function opens its own transaction (one session per interaction).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from urllib.parse import quote_plus
+
+from bot.errors import LimitExceeded
+from bot.follow_matcher import FollowMatcher
+from bot.query.document import MatchDoc
+from bot.query.matcher import matches
+from bot.query.model import Query
+from bot.query.parser import parse_query
+from bot.settings import Settings
+from db.engine import SessionFactory
+from db.models import Item
+from db.repo import deliveries as delivery_repo
+from db.repo import feeds as feed_repo
+from db.repo import follows as follow_repo
+from db.repo import items as item_repo
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class FollowResult:
+    query: str
+    created: bool
+    search_feed: bool
+
+
+@dataclass(frozen=True)
+class LatestLine:
+    item_id: int
+    title: str
+    link: str | None
+    source: str
+    at: datetime
+    alerted_here: bool
+
+
+@dataclass(frozen=True)
+class LatestPage:
+    lines: list[LatestLine]
+    page: int
+    has_more: bool
+    queries: list[str]
+
+
+def parse(settings: Settings, text: str) -> Query:
+    return parse_query(
+        text, max_chars=settings.follows.max_query_chars, max_terms=settings.follows.max_terms
+    )
+
+
+def search_feed_url(settings: Settings, query: Query) -> str:
+    return settings.search_feeds.template.replace("{query}", quote_plus(query.search_string()))
+
+
+async def follow(
+    sessions: SessionFactory,
+    matcher: FollowMatcher,
+    settings: Settings,
+    *,
+    guild_id: int,
+    channel_id: int,
+    user_id: int,
+    text: str,
+    delivery: str = "instant",
+    dm: bool = False,
+    search_feeds: bool | None = None,
+) -> FollowResult:
+    """Save a follow (idempotent) and make sure its search feed exists when enabled."""
+    query = parse(settings, text)
+    now = utcnow()
+    use_search = settings.search_feeds.enabled if search_feeds is None else search_feeds
+    async with sessions.begin() as session:
+        existing = {
+            f.query
+            for f in await follow_repo.member_follows(
+                session, guild_id=guild_id, user_id=user_id, channel_id=channel_id
+            )
+        }
+        if query.normalized not in existing:
+            count = await follow_repo.count_member_follows(
+                session, guild_id=guild_id, user_id=user_id
+            )
+            if count >= settings.follows.max_per_member:
+                raise LimitExceeded(
+                    f"You already follow {count} queries in this server (the limit is "
+                    f"{settings.follows.max_per_member}). Remove one with /unfollow first."
+                )
+        created = await follow_repo.add_follow(
+            session,
+            guild_id=guild_id,
+            channel_id=channel_id,
+            user_id=user_id,
+            query=query.normalized,
+            delivery=delivery,
+            dm=dm,
+            now=now,
+        )
+        if use_search:
+            await feed_repo.get_or_create_feed(
+                session,
+                url=search_feed_url(settings, query),
+                name=f"Search: {query.normalized}",
+                kind="search",
+                trusted=True,
+                interval=settings.search_feeds.interval_seconds,
+                now=now,
+                search_query=query.normalized,
+            )
+    matcher.add(query.normalized)
+    return FollowResult(query=query.normalized, created=created, search_feed=use_search)
+
+
+async def unfollow(
+    sessions: SessionFactory,
+    matcher: FollowMatcher,
+    settings: Settings,
+    *,
+    guild_id: int,
+    channel_id: int,
+    user_id: int,
+    text: str,
+) -> tuple[str, bool]:
+    query = parse(settings, text)
+    async with sessions.begin() as session:
+        removed = await follow_repo.remove_follow(
+            session,
+            guild_id=guild_id,
+            channel_id=channel_id,
+            user_id=user_id,
+            query=query.normalized,
+        )
+        still_used = bool(await follow_repo.follows_for_queries(session, [query.normalized]))
+        if removed and not still_used:
+            await feed_repo.disable_orphan_search_feeds(session)
+    if removed and not still_used:
+        matcher.remove(query.normalized)
+    return query.normalized, removed
+
+
+async def list_follows(
+    sessions: SessionFactory, *, guild_id: int, user_id: int, channel_id: int | None
+) -> list[tuple[int, str, str, bool]]:
+    """(channel id, query, delivery, dm) of a member's follows, here or in the server."""
+    async with sessions() as session:
+        rows = await follow_repo.member_follows(
+            session, guild_id=guild_id, user_id=user_id, channel_id=channel_id
+        )
+    return [(f.channel_id, f.query, f.delivery, f.dm) for f in rows]
+
+
+async def autocomplete_follows(
+    sessions: SessionFactory, *, guild_id: int, channel_id: int, user_id: int, typed: str
+) -> list[str]:
+    """The member's follows in this channel: all (up to 25) when nothing is typed."""
+    async with sessions() as session:
+        rows = await follow_repo.member_follows(
+            session, guild_id=guild_id, user_id=user_id, channel_id=channel_id
+        )
+    needle = " ".join(typed.casefold().split())
+    return [f.query for f in rows if needle in f.query.casefold()][:25]
+
+
+LATEST_PAGE_SIZE = 10
+SCAN_LIMIT = 5000
+
+
+async def latest(
+    sessions: SessionFactory,
+    settings: Settings,
+    *,
+    guild_id: int,
+    channel_id: int,
+    user_id: int,
+    text: str | None,
+    page: int = 0,
+) -> LatestPage:
+    """Newest stored articles matching ``text`` (or the member's follows here)."""
+    if text and text.strip():
+        queries = [parse(settings, text)]
+    else:
+        async with sessions() as session:
+            own = await follow_repo.member_follows(
+                session, guild_id=guild_id, user_id=user_id, channel_id=channel_id
+            )
+        queries = [parse_query(f.query, max_chars=10_000, max_terms=1_000) for f in own]
+    if not queries:
+        return LatestPage([], page, False, [])
+    async with sessions() as session:
+        feed_names = {
+            feed.id: name for feed, name in await feed_repo.feeds_for_guild(session, guild_id)
+        }
+        found = await item_repo.search_items(
+            session,
+            list(feed_names),
+            [q for q in queries],
+            accept=lambda item: _item_matches(item, queries),
+            limit=LATEST_PAGE_SIZE + 1,
+            offset=page * LATEST_PAGE_SIZE,
+            scan_limit=SCAN_LIMIT,
+        )
+        alerted = await delivery_repo.alerted_items(session, channel_id, [i.id for i in found])
+    lines = [
+        LatestLine(
+            item_id=item.id,
+            title=item.title,
+            link=item.link,
+            source=item.source_name or feed_names.get(item.feed_id, "?"),
+            at=item.sort_at,
+            alerted_here=item.id in alerted,
+        )
+        for item in found[:LATEST_PAGE_SIZE]
+    ]
+    return LatestPage(lines, page, len(found) > LATEST_PAGE_SIZE, [q.normalized for q in queries])
+
+
+def _item_matches(item: Item, queries: list[Query]) -> bool:
+    doc = MatchDoc.from_article(
+        item.title, item.summary, [c for c in item.categories.split("\n") if c]
+    )
+    return any(matches(q, doc) for q in queries)

@@ -1,0 +1,135 @@
+"""APScheduler wiring: jobs call plain functions with their dependencies passed in."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from bot.delivery.sender import SendContext, deliver_due, probe_paused_channels
+from bot.polling import PollContext, poll_due_feeds
+from bot.services import Services
+from db.repo import items as item_repo
+from db.repo import stories as story_repo
+
+log = logging.getLogger("storywatch.jobs")
+
+POLL_JOB = "poll-feeds"
+SEND_JOB = "send-alerts"
+PRUNE_JOB = "prune-items"
+FOLLOWS_JOB = "sync-follows"
+PROBE_JOB = "probe-paused-channels"
+
+
+class InFlight:
+    """Tracks running job calls so shutdown can let them finish before closing."""
+
+    def __init__(self) -> None:
+        self.tasks: set[asyncio.Task[None]] = set()
+
+    def guarded(self, name: str, work: Callable[[], Awaitable[object]]) -> Callable[[], Awaitable[None]]:
+        """A job that logs its own failure instead of killing the schedule."""
+
+        async def run() -> None:
+            task = asyncio.current_task()
+            if task is not None:
+                self.tasks.add(task)  # type: ignore[arg-type]
+            try:
+                await work()
+            except asyncio.CancelledError:
+                log.info("job %s interrupted by shutdown", name)
+            except Exception:
+                log.exception("job %s failed; it runs again on its next tick", name)
+            finally:
+                if task is not None:
+                    self.tasks.discard(task)  # type: ignore[arg-type]
+
+        return run
+
+    async def drain(self, timeout: float) -> None:
+        """Wait up to ``timeout`` seconds for running jobs, then cancel the rest."""
+        pending = [t for t in self.tasks if not t.done()]
+        if not pending:
+            return
+        _done, still = await asyncio.wait(pending, timeout=timeout)
+        for task in still:
+            task.cancel()
+        if still:
+            await asyncio.wait(still, timeout=2)
+
+
+def poll_tick_seconds(interval: float) -> float:
+    """How often to look for due feeds: often enough for the shortest interval."""
+    return max(0.5, min(interval / 4, 10.0))
+
+
+async def prune(services: Services) -> None:
+    retention = timedelta(days=services.settings.polling.retention_days)
+    now = datetime.now(UTC)
+    async with services.sessions.begin() as session:
+        items, keys = await item_repo.prune_items(
+            session, items_before=now - retention, keys_before=now - 2 * retention
+        )
+    if items or keys:
+        log.info("pruned %d items and %d dedup keys", items, keys)
+
+
+def build_scheduler(
+    services: Services, poll: PollContext, send: SendContext, jobs: InFlight
+) -> AsyncIOScheduler:
+    scheduler = AsyncIOScheduler(timezone=UTC)
+    now = datetime.now(UTC)
+    shortest = min(
+        services.settings.polling.min_interval, services.settings.search_feeds.interval_seconds
+    )
+    common = {"max_instances": 1, "coalesce": True, "misfire_grace_time": None}
+
+    async def poll_once() -> None:
+        await services.refresh_matcher()
+        await poll_due_feeds(poll)
+
+    scheduler.add_job(
+        jobs.guarded(POLL_JOB, poll_once),
+        "interval",
+        seconds=poll_tick_seconds(shortest),
+        id=POLL_JOB,
+        next_run_time=now,
+        **common,
+    )
+    scheduler.add_job(
+        jobs.guarded(SEND_JOB, lambda: deliver_due(send)),
+        "interval",
+        seconds=services.settings.alerts.send_interval_seconds,
+        id=SEND_JOB,
+        next_run_time=now,
+        **common,
+    )
+    scheduler.add_job(
+        jobs.guarded(FOLLOWS_JOB, services.refresh_matcher),
+        "interval",
+        seconds=2,
+        id=FOLLOWS_JOB,
+        **common,
+    )
+    scheduler.add_job(
+        jobs.guarded(PRUNE_JOB, lambda: prune(services)),
+        "interval",
+        hours=6,
+        id=PRUNE_JOB,
+        next_run_time=now + timedelta(minutes=1),
+        **common,
+    )
+    scheduler.add_job(
+        jobs.guarded(PROBE_JOB, lambda: probe_paused_channels(send)), "interval", minutes=30, id=PROBE_JOB, **common
+    )
+    return scheduler
+
+
+def wake(scheduler: AsyncIOScheduler, job_id: str) -> None:
+    """Run a job now instead of at its next tick (e.g. send right after a poll queued)."""
+    job = scheduler.get_job(job_id)
+    if job is not None:
+        job.modify(next_run_time=datetime.now(UTC))

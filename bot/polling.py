@@ -1,0 +1,351 @@
+"""One poll cycle: claim due feeds, fetch, parse off the loop, store, match, queue alerts.
+
+The scheduler calls ``poll_due_feeds`` with a ``PollContext`` built once at startup. A
+feed's items, its new state and the deliveries its items cause are written in ONE
+transaction, so a crash anywhere loses nothing and repeats nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import Executor
+from dataclasses import dataclass, field
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
+from functools import partial
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.errors import FeedError, FeedParseError, HTTPStatusError
+from bot.feeds.model import ParsedFeed
+from bot.feeds.parser import parse_feed
+from bot.fetch.fetcher import FeedFetcher, FetchResult
+from bot.fetch.schedule import (
+    PollPolicy,
+    next_delay_after_failure,
+    next_delay_after_success,
+    should_disable,
+)
+from bot.follow_matcher import FollowMatcher
+from bot.ingest import AlertDecider, FollowRef, group_by_channel, identity_for, to_rows
+from bot.metrics import Metrics
+from bot.settings import Settings
+from bot.story_book import StoryBook
+from db.engine import SessionFactory
+from db.models import Feed
+from db.repo import deliveries as delivery_repo
+from db.repo import feeds as feed_repo
+from db.repo import follows as follow_repo
+from db.repo import items as item_repo
+
+log = logging.getLogger("storywatch.poll")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class PollContext:
+    settings: Settings
+    sessions: SessionFactory
+    fetcher: FeedFetcher
+    parse_pool: Executor | None  # None: parse in a thread (tests, `poll --once`)
+    matcher: FollowMatcher
+    worker_id: str
+    metrics: Metrics = field(default_factory=Metrics)
+    on_queued: Callable[[], None] = lambda: None
+    clock: Callable[[], datetime] = utcnow
+    rng: random.Random = field(default_factory=random.Random)
+    dry_run: bool = False  # `storywatch poll --once`: report, queue nothing
+    stories: StoryBook | None = None  # groups coverage into stories (None: no grouping)
+
+
+@dataclass
+class FeedOutcome:
+    feed_id: int
+    url: str
+    status: str  # new | unchanged | failed | disabled | baseline
+    new_items: int = 0
+    queued: int = 0
+    error: str | None = None
+    would_alert: list[tuple[str, list[str]]] = field(default_factory=list)  # dry runs
+
+
+@asynccontextmanager
+async def _transaction(ctx: PollContext) -> AsyncIterator[AsyncSession]:
+    """A write transaction; in a dry run it is rolled back, so trying a config changes nothing."""
+    async with ctx.sessions() as session:
+        async with session.begin():
+            yield session
+            if ctx.dry_run:
+                await session.rollback()
+
+
+def policy_for(settings: Settings, feed_kind: str) -> PollPolicy:
+    polling = settings.polling
+    if feed_kind == "search":
+        interval = settings.search_feeds.interval_seconds
+        low, high = interval, max(interval, 4 * interval)
+    else:
+        interval, low, high = polling.interval_seconds, polling.min_interval, polling.max_interval
+    return PollPolicy(
+        interval=interval,
+        min_interval=low,
+        max_interval=high,
+        failure_floor=polling.failure_floor_seconds,
+        failure_cap=polling.failure_cap_seconds,
+        disable_after_failures=polling.disable_after_failures,
+    )
+
+
+async def poll_due_feeds(ctx: PollContext, *, limit: int = 1000) -> list[FeedOutcome]:
+    """Claim every due feed (up to ``limit``) and poll them concurrently, bounded."""
+    now = ctx.clock()
+    lease = timedelta(seconds=ctx.settings.polling.timeout_seconds * 3 + 60)
+    async with _transaction(ctx) as session:
+        feeds = await feed_repo.claim_due_feeds(
+            session, now=now, worker=ctx.worker_id, lease=lease, limit=limit
+        )
+    if not feeds:
+        return []
+    gate = asyncio.Semaphore(ctx.settings.polling.concurrency)
+
+    async def bounded(feed: Feed) -> FeedOutcome:
+        async with gate:
+            return await poll_feed(ctx, feed)
+
+    outcomes = await asyncio.gather(*(bounded(f) for f in feeds))
+    if any(o.queued for o in outcomes):
+        ctx.on_queued()
+    ctx.metrics.set("storywatch_poll_lag_seconds", (ctx.clock() - now).total_seconds())
+    return list(outcomes)
+
+
+async def poll_feed(ctx: PollContext, feed: Feed) -> FeedOutcome:
+    """Poll one feed; every failure is recorded on the feed, never raised to the cycle."""
+    started = ctx.clock()
+    ctx.metrics.inc("storywatch_polls_total")
+    try:
+        result = await ctx.fetcher.fetch(
+            feed.url, etag=feed.etag, last_modified=feed.last_modified, trusted=feed.trusted
+        )
+    except FeedError as exc:
+        return await _record_failure(ctx, feed, exc, started)
+    except Exception as exc:  # a bug or an odd library error must not stop other feeds
+        log.exception("unexpected error fetching feed", extra={"feed_id": feed.id})
+        return await _record_failure(
+            ctx, feed, FeedError(f"internal error: {type(exc).__name__}"), started
+        )
+
+    if result.status == 304 or result.body is None:
+        ctx.metrics.inc("storywatch_fetch_not_modified_total")
+        return await _record_unchanged(ctx, feed, result, started)
+    if result.body_sha256 and result.body_sha256 == feed.body_hash:
+        ctx.metrics.inc("storywatch_parse_skipped_total")
+        return await _record_unchanged(ctx, feed, result, started)
+    try:
+        parsed = await _parse(ctx, result.body, result, started)
+    except FeedParseError as exc:
+        return await _record_failure(ctx, feed, exc, started)
+    return await _store(ctx, feed, result, parsed, started)
+
+
+async def _parse(ctx: PollContext, body: bytes, result: FetchResult, now: datetime) -> ParsedFeed:
+    job = partial(
+        parse_feed, body, url=result.final_url, fetched_at=now, content_type=result.content_type
+    )
+    loop = asyncio.get_running_loop()
+    try:
+        return await loop.run_in_executor(ctx.parse_pool, job)
+    except FeedParseError:
+        raise
+    except Exception as exc:  # a crashed worker process, pickling trouble: this feed only
+        raise FeedParseError(f"could not parse the feed: {type(exc).__name__}") from None
+
+
+def _success_values(
+    ctx: PollContext,
+    feed: Feed,
+    result: FetchResult,
+    now: datetime,
+    *,
+    changed: bool,
+    ttl: int | None,
+) -> dict[str, Any]:
+    policy = policy_for(ctx.settings, feed.kind)
+    delay = next_delay_after_success(
+        policy,
+        changed=changed,
+        current_interval=feed.interval_seconds,
+        ttl_floor=float(ttl) if ttl else None,
+        cache_max_age=float(result.cache_max_age) if result.cache_max_age else None,
+    )
+    values: dict[str, Any] = {
+        "etag": result.etag,
+        "last_modified": result.last_modified,
+        "interval_seconds": delay,
+        "next_poll_at": now + timedelta(seconds=delay),
+        "consecutive_failures": 0,
+        "last_polled_at": now,
+        "last_success_at": now,
+        "last_error": None,
+    }
+    if result.moved_to and result.moved_to != feed.url:
+        values["url"] = result.moved_to
+        log.info("feed moved permanently", extra={"feed_id": feed.id, "url": result.moved_to})
+    return values
+
+
+async def _record_unchanged(
+    ctx: PollContext, feed: Feed, result: FetchResult, now: datetime
+) -> FeedOutcome:
+    values = _success_values(ctx, feed, result, now, changed=False, ttl=None)
+    async with _transaction(ctx) as session:
+        await _release(session, ctx, feed, values)
+    return FeedOutcome(feed.id, feed.url, "unchanged")
+
+
+async def _release(
+    session: AsyncSession, ctx: PollContext, feed: Feed, values: dict[str, Any]
+) -> None:
+    if "url" in values:
+        if await feed_repo.url_taken(session, values["url"], except_id=feed.id):
+            values.pop("url")  # the new address is already a feed of its own
+    if (
+        not await feed_repo.release_feed(session, feed.id, ctx.worker_id, values)
+        and not ctx.dry_run
+    ):
+        log.warning("lost the lease on a feed while polling it", extra={"feed_id": feed.id})
+
+
+async def _record_failure(
+    ctx: PollContext, feed: Feed, error: FeedError, now: datetime
+) -> FeedOutcome:
+    policy = policy_for(ctx.settings, feed.kind)
+    failures = feed.consecutive_failures + 1
+    retry_after = error.retry_after if isinstance(error, HTTPStatusError) else None
+    delay = next_delay_after_failure(
+        policy,
+        consecutive_failures=failures,
+        current_interval=feed.interval_seconds,
+        retry_after=retry_after,
+        rng=ctx.rng,
+    )
+    message = str(error) or error.kind
+    values: dict[str, Any] = {
+        "consecutive_failures": failures,
+        "next_poll_at": now + timedelta(seconds=delay),
+        "last_polled_at": now,
+        "last_error": message[:500],
+        "last_error_at": now,
+    }
+    status = "failed"
+    gone = isinstance(error, HTTPStatusError) and error.status == 410
+    if gone or should_disable(policy, failures):
+        values["enabled"] = False
+        values["disabled_reason"] = (
+            "the server answered 410 Gone"
+            if gone
+            else f"{failures} failures in a row; last: {message}"
+        )[:500]
+        status = "disabled"
+    ctx.metrics.inc("storywatch_fetch_errors_total", kind=error.kind)
+    log.warning(
+        "feed poll failed: %s",
+        message,
+        extra={"feed_id": feed.id, "failures": failures, "next_in": round(delay)},
+    )
+    async with _transaction(ctx) as session:
+        await _release(session, ctx, feed, values)
+    return FeedOutcome(feed.id, feed.url, status, error=message)
+
+
+async def _store(
+    ctx: PollContext, feed: Feed, result: FetchResult, parsed: ParsedFeed, now: datetime
+) -> FeedOutcome:
+    rows = to_rows(parsed)
+    decider = AlertDecider(
+        now=now,
+        max_age=timedelta(hours=ctx.settings.polling.max_item_age_hours),
+        baseline=not feed.baseline_done,
+    )
+    outcome = FeedOutcome(feed.id, feed.url, "baseline" if decider.baseline else "new")
+    async with _transaction(ctx) as session:
+        fresh = await item_repo.unseen(session, feed.id, rows)
+        if ctx.stories is not None and fresh and not ctx.dry_run:
+            fresh = await ctx.stories.assign(session, fresh, now=now)
+        inserted = await item_repo.record_items(session, feed.id, fresh, now=now)
+        outcome.new_items = len(inserted)
+        ctx.metrics.inc("storywatch_items_stored_total", len(inserted))
+        alertable = [
+            (item_id, row) for item_id, row in inserted if decider.should_alert(row.published_at)
+        ]
+        if alertable and len(ctx.matcher):
+            new = await _queue_matches(ctx, session, feed, alertable, now, outcome)
+            outcome.queued = new
+        values = _success_values(
+            ctx, feed, result, now, changed=bool(inserted), ttl=parsed.ttl_seconds
+        )
+        values.update(
+            body_hash=result.body_sha256, baseline_done=True, guid_stable=parsed.guid_stable
+        )
+        if parsed.title and not feed.title:
+            values["title"] = parsed.title[:500]
+        await _release(session, ctx, feed, values)
+    if inserted:
+        log.info(
+            "feed polled: %d new items, %d alerts queued",
+            len(inserted),
+            outcome.queued,
+            extra={"feed_id": feed.id},
+        )
+    return outcome
+
+
+async def _queue_matches(
+    ctx: PollContext,
+    session: AsyncSession,
+    feed: Feed,
+    alertable: list[tuple[int, Any]],
+    now: datetime,
+    outcome: FeedOutcome,
+) -> int:
+    matched: dict[int, set[str]] = {}
+    for item_id, row in alertable:
+        hits = ctx.matcher.match(row.title, row.summary, row.categories)
+        if hits:
+            matched[item_id] = hits
+    if not matched:
+        return 0
+    ctx.metrics.inc("storywatch_matches_total", len(matched))
+    queries = set().union(*matched.values())
+    follows = [
+        FollowRef(f.guild_id, f.channel_id, f.user_id, f.query)
+        for f in await follow_repo.follows_for_queries(session, queries)
+        if f.delivery == "instant"
+    ]
+    visible = await feed_repo.guilds_seeing_feed(session, feed)
+    rows = dict(alertable)
+    new: list[delivery_repo.NewDelivery] = []
+    for item_id, hits in matched.items():
+        for alert in group_by_channel(follows, visible_guilds=visible, matched=hits):
+            new.append(
+                delivery_repo.NewDelivery(
+                    item_id=item_id,
+                    guild_id=alert.guild_id,
+                    channel_id=alert.channel_id,
+                    article_identity=identity_for(rows[item_id].article_key, item_id),
+                    user_ids=alert.user_ids,
+                    queries=alert.queries,
+                )
+            )
+            if ctx.dry_run:
+                outcome.would_alert.append((rows[item_id].title, [f"<#{alert.channel_id}>"]))
+    if ctx.dry_run:
+        return 0
+    return await delivery_repo.enqueue(session, new, now=now)

@@ -1,0 +1,263 @@
+"""In-memory grouping of articles into open stories (one story -> one Discord thread).
+
+A story stays open while its newest article is at most ``window`` older than the
+newest article the grouper has seen. A new article joins the open story with the
+highest similarity among those where ``same_story`` holds against one of the story's
+representatives (its first article plus the most recent ones); otherwise it opens a
+new story. Memory is bounded: representatives and remembered links per story are
+capped, and at most ``max_open_stories`` stories are kept (least recently updated
+evicted first).
+
+The grouper trusts ``fp.published``: callers clamp it to the fetch time, so that a
+feed dating items in the future cannot expire every open story.
+"""
+
+from __future__ import annotations
+
+import heapq
+import json
+from collections.abc import Callable, Hashable, Iterable
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from bot.stories.fingerprint import StoryFingerprint
+from bot.stories.index import TokenIndex
+from bot.stories.similarity import DEFAULT_THRESHOLDS, Thresholds, decide, score
+
+DEFAULT_WINDOW = timedelta(hours=48)
+MAX_REPRESENTATIVES = 6  # the first article + the 5 most recent
+MAX_LINKS = 64
+DEFAULT_MAX_OPEN_STORIES = 20_000
+
+
+@dataclass(frozen=True, slots=True)
+class OpenStory:
+    """A story still accepting articles; what the DB stores to rebuild the grouper."""
+
+    story_id: str
+    representatives: tuple[StoryFingerprint, ...]  # first article first, then recent
+    last_seen: datetime  # newest ``published`` among its articles
+    article_count: int
+    links: tuple[str, ...] = ()  # canonical links of its articles (most recent MAX_LINKS)
+
+    def to_json(self) -> str:
+        payload: dict[str, Any] = {
+            "id": self.story_id,
+            "reps": [rep.to_json() for rep in self.representatives],
+            "last": self.last_seen.isoformat(),
+            "count": self.article_count,
+            "links": list(self.links),
+        }
+        return json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, data: str) -> OpenStory:
+        """Inverse of ``to_json``; raises ValueError on anything malformed."""
+        try:
+            payload = json.loads(data)
+            return cls(
+                story_id=str(payload["id"]),
+                representatives=tuple(StoryFingerprint.from_json(r) for r in payload["reps"]),
+                last_seen=datetime.fromisoformat(payload["last"]),
+                article_count=int(payload["count"]),
+                links=tuple(str(link) for link in payload["links"]),
+            )
+        except (KeyError, TypeError, json.JSONDecodeError) as exc:
+            raise ValueError(f"malformed open story: {exc}") from exc
+
+
+@dataclass(frozen=True, slots=True)
+class StoryAssignment:
+    """Where an article went. For a new story, ``similarity`` is the best score seen
+    against any open story (all below the decision), 0.0 if there was no candidate."""
+
+    story_id: str
+    is_new: bool
+    similarity: float
+
+
+class StoryGrouper:
+    """Assigns articles to stories; see the module docstring for the policy."""
+
+    def __init__(
+        self,
+        window: timedelta = DEFAULT_WINDOW,
+        thresholds: Thresholds = DEFAULT_THRESHOLDS,
+        *,
+        max_open_stories: int = DEFAULT_MAX_OPEN_STORIES,
+        make_story_id: Callable[[Hashable], str] = str,
+    ) -> None:
+        if window <= timedelta(0):
+            raise ValueError("window must be positive")
+        if max_open_stories < 1:
+            raise ValueError("max_open_stories must be at least 1")
+        self._window = window
+        self._thresholds = thresholds
+        self._max_open = max_open_stories
+        self._make_story_id = make_story_id
+        self._stories: dict[str, OpenStory] = {}
+        self._index = TokenIndex()
+        self._links: dict[str, str] = {}  # canonical link -> story id
+        self._expiry: list[tuple[datetime, str]] = []  # (last_seen, id); lazy deletion
+        self._clock: datetime | None = None  # newest published seen
+
+    # -- public API -------------------------------------------------------------
+
+    def assign(self, article_id: Hashable, fp: StoryFingerprint) -> StoryAssignment:
+        """Put one article into a story, opening a new one when nothing matches."""
+        self._advance_clock(fp.published)
+        story_id, best = self._best_match(fp)
+        if story_id is not None:
+            self._add_to(self._stories[story_id], fp)
+            return StoryAssignment(story_id=story_id, is_new=False, similarity=best)
+        new_id = self._unique_id(self._make_story_id(article_id))
+        self._put(
+            OpenStory(
+                story_id=new_id,
+                representatives=(fp,),
+                last_seen=fp.published,
+                article_count=1,
+                links=(fp.link,) if fp.link else (),
+            )
+        )
+        self._enforce_capacity()
+        return StoryAssignment(story_id=new_id, is_new=True, similarity=best)
+
+    def load(self, stories: Iterable[OpenStory]) -> None:
+        """Add stories (e.g. from the DB at startup); same id replaces the old one."""
+        for story in stories:
+            if story.story_id in self._stories:
+                self._drop(story.story_id)
+            self._put(story)
+            self._advance_clock(story.last_seen)
+        self._enforce_capacity()
+
+    def open_stories(self) -> list[OpenStory]:
+        """Snapshot of the open stories, oldest first (what ``load`` accepts)."""
+        return sorted(self._stories.values(), key=lambda s: (s.last_seen, s.story_id))
+
+    def get(self, story_id: str) -> OpenStory | None:
+        return self._stories.get(story_id)
+
+    def __len__(self) -> int:
+        return len(self._stories)
+
+    # -- matching ---------------------------------------------------------------
+
+    def _best_match(self, fp: StoryFingerprint) -> tuple[str | None, float]:
+        if fp.link is not None:
+            linked = self._links.get(fp.link)
+            if linked is not None and self._is_open_for(self._stories[linked], fp):
+                return linked, 1.0
+        best_id: str | None = None
+        best_key: tuple[float, datetime, str] | None = None
+        best_rejected = 0.0
+        min_shared = self._thresholds.min_shared_tokens(fp)
+        for story_id in self._index.candidates(fp.tokens, min_shared):
+            story = self._stories[story_id]
+            if not self._is_open_for(story, fp):
+                continue
+            accepted, value = self._compare(story, fp)
+            if not accepted:
+                best_rejected = max(best_rejected, value)
+                continue
+            # Deterministic tie-break: most similar, then most recently active, then id.
+            key = (value, story.last_seen, story_id)
+            if best_key is None or key > best_key:
+                best_id, best_key = story_id, key
+        if best_id is None or best_key is None:
+            return None, best_rejected
+        return best_id, best_key[0]
+
+    def _compare(self, story: OpenStory, fp: StoryFingerprint) -> tuple[bool, float]:
+        """(same story with any representative, best score among accepting/all reps)."""
+        best_accepted = -1.0
+        best_any = 0.0
+        for rep in story.representatives:
+            pair = score(rep, fp, self._thresholds)
+            value = pair.best
+            best_any = max(best_any, value)
+            if decide(pair, self._thresholds):
+                best_accepted = max(best_accepted, value)
+        if best_accepted >= 0.0:
+            return True, best_accepted
+        return False, best_any
+
+    def _is_open_for(self, story: OpenStory, fp: StoryFingerprint) -> bool:
+        return abs(fp.published - story.last_seen) <= self._window or (
+            story.representatives[0].published <= fp.published <= story.last_seen
+        )
+
+    # -- state ------------------------------------------------------------------
+
+    def _add_to(self, story: OpenStory, fp: StoryFingerprint) -> None:
+        reps = story.representatives
+        dropped: StoryFingerprint | None = None
+        if len(reps) >= MAX_REPRESENTATIVES:
+            dropped = reps[1]  # keep the first article; drop the oldest recent one
+            reps = (reps[0], *reps[2:])
+        reps = (*reps, fp)
+        links = story.links
+        if fp.link and fp.link not in links:
+            links = (*links, fp.link)
+            if len(links) > MAX_LINKS:
+                gone, links = links[0], links[1:]
+                if self._links.get(gone) == story.story_id:
+                    del self._links[gone]
+            self._links[fp.link] = story.story_id
+        updated = replace(
+            story,
+            representatives=reps,
+            last_seen=max(story.last_seen, fp.published),
+            article_count=story.article_count + 1,
+            links=links,
+        )
+        self._stories[story.story_id] = updated
+        if dropped is not None:
+            self._index.remove(story.story_id, dropped.tokens)
+        self._index.add(story.story_id, fp.tokens)
+        if updated.last_seen != story.last_seen:
+            heapq.heappush(self._expiry, (updated.last_seen, story.story_id))
+
+    def _put(self, story: OpenStory) -> None:
+        self._stories[story.story_id] = story
+        for rep in story.representatives:
+            self._index.add(story.story_id, rep.tokens)
+        for link in story.links:
+            self._links[link] = story.story_id
+        heapq.heappush(self._expiry, (story.last_seen, story.story_id))
+
+    def _drop(self, story_id: str) -> None:
+        story = self._stories.pop(story_id)
+        self._index.drop(story_id)
+        for link in story.links:
+            if self._links.get(link) == story_id:
+                del self._links[link]
+
+    def _advance_clock(self, published: datetime) -> None:
+        if self._clock is None or published > self._clock:
+            self._clock = published
+        self._evict_before(self._clock - self._window)
+
+    def _evict_before(self, cutoff: datetime) -> None:
+        while self._expiry and self._expiry[0][0] < cutoff:
+            last_seen, story_id = heapq.heappop(self._expiry)
+            story = self._stories.get(story_id)
+            if story is not None and story.last_seen == last_seen:
+                self._drop(story_id)
+
+    def _enforce_capacity(self) -> None:
+        while len(self._stories) > self._max_open and self._expiry:
+            last_seen, story_id = heapq.heappop(self._expiry)
+            story = self._stories.get(story_id)
+            if story is not None and story.last_seen == last_seen:
+                self._drop(story_id)
+
+    def _unique_id(self, candidate: str) -> str:
+        if candidate not in self._stories:
+            return candidate
+        n = 2
+        while f"{candidate}#{n}" in self._stories:
+            n += 1
+        return f"{candidate}#{n}"

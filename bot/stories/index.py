@@ -1,0 +1,66 @@
+"""Inverted index from content token to the open stories whose representatives hold it.
+
+``candidates`` is a ScanCount: it walks the postings of the article's tokens and
+keeps stories that share at least ``min_shared`` tokens with it. Because every
+same-story decision without a link match needs that many shared tokens with one
+representative (and so with the story's union of representatives), the filter
+never drops a story the pairwise decision would accept - no LSH-style misses.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+
+
+class TokenIndex:
+    """token -> {story_id} with per-story reference counts over its representatives."""
+
+    def __init__(self) -> None:
+        self._postings: dict[str, set[str]] = {}
+        self._story_tokens: dict[str, Counter[str]] = {}
+
+    def add(self, story_id: str, tokens: Iterable[str]) -> None:
+        """Count one more representative of ``story_id`` holding ``tokens``."""
+        counts = self._story_tokens.setdefault(story_id, Counter())
+        for token in tokens:
+            if counts[token] == 0:
+                self._postings.setdefault(token, set()).add(story_id)
+            counts[token] += 1
+
+    def remove(self, story_id: str, tokens: Iterable[str]) -> None:
+        """Undo one ``add`` of the same tokens (a representative was dropped)."""
+        counts = self._story_tokens.get(story_id)
+        if counts is None:
+            return
+        for token in tokens:
+            if counts[token] <= 1:
+                del counts[token]
+                self._discard_posting(token, story_id)
+            else:
+                counts[token] -= 1
+
+    def drop(self, story_id: str) -> None:
+        """Forget a story entirely (evicted)."""
+        for token in self._story_tokens.pop(story_id, Counter()):
+            self._discard_posting(token, story_id)
+
+    def _discard_posting(self, token: str, story_id: str) -> None:
+        posting = self._postings.get(token)
+        if posting is None:
+            return
+        posting.discard(story_id)
+        if not posting:
+            del self._postings[token]
+
+    def candidates(self, tokens: Iterable[str], min_shared: int) -> dict[str, int]:
+        """Stories sharing at least ``min_shared`` of ``tokens`` -> shared count."""
+        counts: Counter[str] = Counter()
+        for token in set(tokens):
+            posting = self._postings.get(token)
+            if posting:
+                counts.update(posting)
+        return {story: n for story, n in counts.items() if n >= min_shared}
+
+    def __len__(self) -> int:
+        return len(self._story_tokens)

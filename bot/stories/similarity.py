@@ -1,0 +1,115 @@
+"""Pairwise story decision: are two fingerprints coverage of the same story?
+
+Rules, in order (thresholds in ``Thresholds``; values chosen in bench/grouping.py):
+
+1. Same canonical link -> same story, always.
+2. Name conflict -> different stories: both articles name someone/something, and
+   no name word is shared ("Taylor Swift wins ..." vs "Beyonce wins ...").
+3. Otherwise two scores are computed:
+   - title score: Jaccard of the title token sets;
+   - full score: Jaccard of title+summary token sets (only when BOTH have a summary).
+   A score counts only if the overlap it is computed on contains at least
+   ``min_event_tokens`` tokens that are NOT shared names - the "event" words
+   (divorce, pregnant, fragrance). Shared names alone never merge: a product launch
+   and a divorce filing by the same person share exactly the names.
+   Same story if the title score >= ``title`` or the full score >= ``full``.
+
+``similarity`` is the larger of the two scores (1.0 for a link match); it ranks
+candidate stories, while ``same_story`` is the yes/no decision.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from bot.stories.fingerprint import StoryFingerprint
+
+
+@dataclass(frozen=True, slots=True)
+class Thresholds:
+    """Decision thresholds; defaults are the tuned values (see package docstring)."""
+
+    title: float = 0.5  # min Jaccard of title tokens
+    full: float = 0.25  # min Jaccard of title+summary tokens (both must have summaries)
+    min_event_tokens: int = 1  # min shared non-name tokens in the titles
+    min_full_event_tokens: int = 2  # min shared non-name tokens in title+summary
+    name_conflict: bool = True  # disjoint names -> different stories
+
+    def min_shared_tokens(self, fp: StoryFingerprint) -> int:
+        """A lower bound on the tokens any same-story partner of ``fp`` shares with it
+        (link matches aside): Jaccard >= t implies |A & B| >= t * |A|."""
+        bound = max(self.min_event_tokens, math.ceil(self.title * len(fp.title_tokens) - 1e-9))
+        if fp.has_summary:
+            full_bound = math.ceil(self.full * len(fp.tokens) - 1e-9)
+            bound = min(bound, max(self.min_full_event_tokens, full_bound))
+        return max(1, bound)
+
+
+DEFAULT_THRESHOLDS = Thresholds()
+
+
+@dataclass(frozen=True, slots=True)
+class PairScore:
+    """The parts of one comparison, for ranking, debugging and evaluation."""
+
+    link_match: bool
+    name_conflict: bool
+    title: float  # title Jaccard (0.0 when the event-word rule fails)
+    full: float  # title+summary Jaccard (0.0 when not both have summaries, or rule fails)
+
+    @property
+    def best(self) -> float:
+        return 1.0 if self.link_match else max(self.title, self.full)
+
+
+def names_conflict(a: StoryFingerprint, b: StoryFingerprint) -> bool:
+    """Both articles name something, and neither's names occur anywhere in the other."""
+    if not a.name_tokens or not b.name_tokens:
+        return False
+    return not (a.name_tokens & (b.tokens | b.name_tokens)) and not (b.name_tokens & a.tokens)
+
+
+def score(
+    a: StoryFingerprint, b: StoryFingerprint, thresholds: Thresholds = DEFAULT_THRESHOLDS
+) -> PairScore:
+    """Compute the comparison of ``a`` and ``b`` (symmetric)."""
+    if a.link is not None and a.link == b.link:
+        return PairScore(link_match=True, name_conflict=False, title=1.0, full=1.0)
+    shared_names = a.name_tokens & b.name_tokens
+    title_shared = a.title_token_set & b.title_token_set
+    title_events = len(title_shared - shared_names)
+    title = 0.0
+    if title_events >= thresholds.min_event_tokens:
+        title = len(title_shared) / len(a.title_token_set | b.title_token_set)
+    full = 0.0
+    # The summary path still needs an event word in common in the titles: summaries
+    # of two stories about the same people share their descriptions ("reality star",
+    # "Blink-182 drummer") without sharing the event.
+    if a.has_summary and b.has_summary and title_events >= 1:
+        shared = a.tokens & b.tokens
+        if len(shared - shared_names) >= thresholds.min_full_event_tokens:
+            full = len(shared) / len(a.tokens | b.tokens)
+    return PairScore(link_match=False, name_conflict=names_conflict(a, b), title=title, full=full)
+
+
+def decide(pair: PairScore, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> bool:
+    if pair.link_match:
+        return True
+    if pair.name_conflict and thresholds.name_conflict:
+        return False
+    return pair.title >= thresholds.title or pair.full >= thresholds.full
+
+
+def similarity(
+    a: StoryFingerprint, b: StoryFingerprint, thresholds: Thresholds = DEFAULT_THRESHOLDS
+) -> float:
+    """0..1; 1.0 for a shared canonical link, else the best qualifying Jaccard score."""
+    return score(a, b, thresholds).best
+
+
+def same_story(
+    a: StoryFingerprint, b: StoryFingerprint, thresholds: Thresholds = DEFAULT_THRESHOLDS
+) -> bool:
+    """The decision described in the module docstring."""
+    return decide(score(a, b, thresholds), thresholds)

@@ -1,0 +1,19 @@
+"""discord.py cogs: parse the interaction, call the core, render the reply."""
+
+from __future__ import annotations
+
+from discord.ext import commands
+
+from bot.services import Services
+
+
+async def load_cogs(bot: commands.Bot, services: Services) -> None:
+    from cogs.errors import install_error_handler
+    from cogs.follows import FollowsCog
+    from cogs.latest import LatestCog
+    from cogs.membership import MembershipCog
+
+    install_error_handler(bot)
+    await bot.add_cog(FollowsCog(services))
+    await bot.add_cog(LatestCog(services))
+    await bot.add_cog(MembershipCog(services))

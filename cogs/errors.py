@@ -1,0 +1,58 @@
+"""The one place that turns errors into replies (the app-command tree's error handler)."""
+
+from __future__ import annotations
+
+import logging
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.errors import LimitExceeded, QueryError, StorywatchError
+
+log = logging.getLogger("storywatch.commands")
+
+
+def message_for(error: BaseException) -> str:
+    if isinstance(error, QueryError):
+        return f"⚠️ {error}"
+    if isinstance(error, LimitExceeded):
+        return f"⏳ {error}"
+    if isinstance(error, StorywatchError):
+        return f"⚠️ {error}"
+    if isinstance(error, app_commands.MissingPermissions):
+        return "⛔ You need the Manage Server permission to use this command."
+    if isinstance(error, app_commands.NoPrivateMessage):
+        return "This command only works in a server channel."
+    if isinstance(error, app_commands.CommandOnCooldown):
+        return f"⏳ Slow down: try again in {error.retry_after:.0f} s."
+    if isinstance(error, app_commands.CheckFailure):
+        return f"⛔ {error}" if str(error) else "⛔ You can't use this command here."
+    return "Something went wrong on our side; it has been logged. Please try again later."
+
+
+async def reply_error(
+    interaction: discord.Interaction, error: app_commands.AppCommandError
+) -> None:
+    original = error.original if isinstance(error, app_commands.CommandInvokeError) else error
+    if not isinstance(original, StorywatchError | app_commands.CheckFailure):
+        log.error(
+            "command failed",
+            exc_info=original,
+            extra={
+                "command": interaction.command.name if interaction.command else "?",
+                "guild_id": interaction.guild_id,
+            },
+        )
+    text = message_for(original)
+    try:
+        if interaction.response.is_done():
+            await interaction.followup.send(text, ephemeral=True)
+        else:
+            await interaction.response.send_message(text, ephemeral=True)
+    except discord.HTTPException:
+        log.warning("could not send an error reply", extra={"guild_id": interaction.guild_id})
+
+
+def install_error_handler(bot: commands.Bot) -> None:
+    bot.tree.on_error = reply_error  # type: ignore[method-assign]

@@ -1,0 +1,1 @@
+"""Repository functions: each takes an AsyncSession and never commits (the caller owns it)."""

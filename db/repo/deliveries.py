@@ -1,0 +1,293 @@
+"""The outbox: deliveries written with their item, claimed and sent by the sender job."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.dialect import insert_ignore, is_postgres
+from db.models import ChannelState, Delivery
+
+
+@dataclass(frozen=True, slots=True)
+class NewDelivery:
+    item_id: int
+    guild_id: int
+    channel_id: int
+    article_identity: str
+    user_ids: tuple[int, ...]
+    queries: tuple[str, ...]
+
+
+async def enqueue(
+    session: AsyncSession, deliveries: Sequence[NewDelivery], *, now: datetime
+) -> int:
+    """Queue deliveries; an article already queued for a channel (another feed) is skipped."""
+    if not deliveries:
+        return 0
+    values = [
+        {
+            "item_id": d.item_id,
+            "guild_id": d.guild_id,
+            "channel_id": d.channel_id,
+            "article_identity": d.article_identity,
+            "user_ids": " ".join(str(u) for u in sorted(set(d.user_ids))),
+            "queries": "\n".join(sorted(set(d.queries))),
+            "status": "pending",
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created_at": now,
+        }
+        for d in deliveries
+    ]
+    queued = 0
+    for start in range(0, len(values), 200):
+        stmt = (
+            insert_ignore(session, Delivery)
+            .values(values[start : start + 200])
+            .returning(Delivery.id)
+        )
+        queued += len((await session.execute(stmt)).all())
+    return queued
+
+
+async def claim_due(
+    session: AsyncSession, *, now: datetime, worker: str, lease: timedelta, limit: int
+) -> list[Delivery]:
+    """Claim pending deliveries whose time has come, skipping paused channels."""
+    paused = select(ChannelState.channel_id).where(ChannelState.paused.is_(True))
+    stmt = (
+        select(Delivery)
+        .where(
+            Delivery.status == "pending",
+            Delivery.next_attempt_at <= now,
+            or_(Delivery.lease_until.is_(None), Delivery.lease_until < now),
+            Delivery.channel_id.not_in(paused),
+        )
+        .order_by(Delivery.id)
+        .limit(limit)
+    )
+    if is_postgres(session):
+        stmt = stmt.with_for_update(skip_locked=True)
+    rows = list(await session.scalars(stmt))
+    for row in rows:
+        row.claimed_by, row.lease_until = worker, now + lease
+        row.attempts += 1
+    await session.flush()
+    return rows
+
+
+async def mark_sent(
+    session: AsyncSession, delivery_id: int, *, message_id: int, now: datetime
+) -> None:
+    await session.execute(
+        update(Delivery)
+        .where(Delivery.id == delivery_id)
+        .values(
+            status="sent",
+            message_id=message_id,
+            sent_at=now,
+            claimed_by=None,
+            lease_until=None,
+            last_error=None,
+        )
+    )
+
+
+async def mark_retry(session: AsyncSession, delivery_id: int, *, at: datetime, error: str) -> None:
+    await session.execute(
+        update(Delivery)
+        .where(Delivery.id == delivery_id)
+        .values(next_attempt_at=at, last_error=error[:500], claimed_by=None, lease_until=None)
+    )
+
+
+async def mark_failed(
+    session: AsyncSession, delivery_id: int, *, error: str, status: str = "failed"
+) -> None:
+    await session.execute(
+        update(Delivery)
+        .where(Delivery.id == delivery_id)
+        .values(status=status, last_error=error[:500], claimed_by=None, lease_until=None)
+    )
+
+
+async def release_claims(session: AsyncSession, worker: str) -> int:
+    """On shutdown: hand back what this worker claimed but did not finish."""
+    result = await session.execute(
+        update(Delivery)
+        .where(Delivery.claimed_by == worker, Delivery.status == "pending")
+        .values(claimed_by=None, lease_until=None)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def cancel_channel(session: AsyncSession, channel_id: int, *, reason: str) -> int:
+    result = await session.execute(
+        update(Delivery)
+        .where(Delivery.channel_id == channel_id, Delivery.status == "pending")
+        .values(status="failed", last_error=reason[:500], claimed_by=None, lease_until=None)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def pending_count(session: AsyncSession, guild_id: int | None = None) -> int:
+    stmt = select(func.count()).select_from(Delivery).where(Delivery.status == "pending")
+    if guild_id is not None:
+        stmt = stmt.where(Delivery.guild_id == guild_id)
+    return int(await session.scalar(stmt) or 0)
+
+
+async def next_due_at(session: AsyncSession) -> datetime | None:
+    stmt = select(func.min(Delivery.next_attempt_at)).where(Delivery.status == "pending")
+    return await session.scalar(stmt)
+
+
+async def alerted_items(
+    session: AsyncSession, channel_id: int, item_ids: Sequence[int]
+) -> set[int]:
+    """Which of these items were already alerted in this channel (for /latest marks)."""
+    if not item_ids:
+        return set()
+    rows = await session.scalars(
+        select(Delivery.item_id).where(
+            Delivery.channel_id == channel_id,
+            Delivery.status == "sent",
+            Delivery.item_id.in_(list(item_ids)),
+        )
+    )
+    return set(rows)
+
+
+async def pause_channel(session: AsyncSession, *, channel_id: int, guild_id: int, reason: str, now: datetime) -> bool:
+    """Pause a channel; True when this starts a new pause (so followers are told once).
+
+    A probe lifts ``paused`` but keeps ``paused_at``: failing again is the same pause.
+    """
+    state = await session.get(ChannelState, channel_id)
+    if state is None:
+        session.add(ChannelState(channel_id=channel_id, guild_id=guild_id, paused=True, paused_reason=reason, paused_at=now))
+        await session.flush()
+        return True
+    new_pause = state.paused_at is None
+    state.paused, state.paused_reason = True, reason
+    if new_pause:
+        state.paused_at = now
+    return new_pause
+
+
+async def resume_channel(session: AsyncSession, channel_id: int) -> bool:
+    state = await session.get(ChannelState, channel_id)
+    if state is None or (not state.paused and state.paused_at is None):
+        return False
+    state.paused, state.paused_reason, state.paused_at = False, None, None
+    return True
+
+
+async def probe_guild_channels(session: AsyncSession, guild_id: int) -> int:
+    """Lift the pause (not the pause record) of a server's channels so they try again."""
+    result = await session.execute(
+        update(ChannelState).where(ChannelState.guild_id == guild_id, ChannelState.paused.is_(True)).values(paused=False)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def expire_paused(session: AsyncSession, *, before: datetime) -> int:
+    """Alerts that waited in a paused channel past the story window count as missed."""
+    paused = select(ChannelState.channel_id).where(ChannelState.paused_at.is_not(None))
+    result = await session.execute(
+        update(Delivery)
+        .where(Delivery.status == "pending", Delivery.created_at < before, Delivery.channel_id.in_(paused))
+        .values(status="missed", claimed_by=None, lease_until=None)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def missed_count(session: AsyncSession, guild_id: int) -> int:
+    stmt = select(func.count()).select_from(Delivery).where(Delivery.status == "missed", Delivery.guild_id == guild_id)
+    return int(await session.scalar(stmt) or 0)
+
+
+async def paused_channels(session: AsyncSession, guild_id: int | None = None) -> list[ChannelState]:
+    stmt = select(ChannelState).where(ChannelState.paused.is_(True))
+    if guild_id is not None:
+        stmt = stmt.where(ChannelState.guild_id == guild_id)
+    return list(await session.scalars(stmt))
+
+
+async def note_alert(
+    session: AsyncSession, *, channel_id: int, guild_id: int, now: datetime
+) -> None:
+    state = await session.get(ChannelState, channel_id)
+    if state is None:
+        session.add(
+            ChannelState(channel_id=channel_id, guild_id=guild_id, paused=False, last_alert_at=now)
+        )
+    else:
+        state.last_alert_at = now
+
+
+async def mark_held(session: AsyncSession, delivery_id: int, *, until: datetime) -> None:
+    """Over the channel's cap: wait for the window's summary instead of pinging."""
+    await session.execute(
+        update(Delivery)
+        .where(Delivery.id == delivery_id)
+        .values(status="held", next_attempt_at=until, claimed_by=None, lease_until=None)
+    )
+
+
+async def due_summaries(session: AsyncSession, *, now: datetime, limit: int = 500) -> dict[int, list[Delivery]]:
+    """Held deliveries whose window has closed, by channel (paused channels wait)."""
+    paused = select(ChannelState.channel_id).where(ChannelState.paused.is_(True))
+    rows = await session.scalars(
+        select(Delivery)
+        .where(Delivery.status == "held", Delivery.next_attempt_at <= now, Delivery.channel_id.not_in(paused))
+        .order_by(Delivery.channel_id, Delivery.id)
+        .limit(limit)
+    )
+    grouped: dict[int, list[Delivery]] = {}
+    for row in rows:
+        grouped.setdefault(row.channel_id, []).append(row)
+    return grouped
+
+
+async def mark_summarized(session: AsyncSession, ids: Sequence[int], *, message_id: int, now: datetime) -> None:
+    await session.execute(
+        update(Delivery)
+        .where(Delivery.id.in_(list(ids)))
+        .values(status="sent", sent_as="summary", message_id=message_id, sent_at=now)
+    )
+
+
+async def set_sent_as(session: AsyncSession, delivery_id: int, sent_as: str) -> None:
+    await session.execute(update(Delivery).where(Delivery.id == delivery_id).values(sent_as=sent_as))
+
+
+async def get_delivery(session: AsyncSession, delivery_id: int) -> Delivery | None:
+    return await session.get(Delivery, delivery_id)
+
+
+async def flood_window(session: AsyncSession, channel_id: int) -> tuple[datetime | None, int]:
+    state = await session.get(ChannelState, channel_id)
+    return (None, 0) if state is None else (state.window_start, state.window_count)
+
+
+async def set_flood_window(
+    session: AsyncSession, *, channel_id: int, guild_id: int, start: datetime | None, count: int
+) -> None:
+    state = await session.get(ChannelState, channel_id)
+    if state is None:
+        session.add(ChannelState(channel_id=channel_id, guild_id=guild_id, paused=False, window_start=start, window_count=count))
+    else:
+        state.window_start, state.window_count = start, count
+
+
+async def held_count(session: AsyncSession, guild_id: int | None = None) -> int:
+    stmt = select(func.count()).select_from(Delivery).where(Delivery.status == "held")
+    if guild_id is not None:
+        stmt = stmt.where(Delivery.guild_id == guild_id)
+    return int(await session.scalar(stmt) or 0)

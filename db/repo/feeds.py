@@ -1,0 +1,234 @@
+"""Feeds: registration, due-feed claims with leases, and poll outcomes."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.dialect import is_postgres
+from db.models import Feed, Follow, GuildFeed
+
+
+async def upsert_config_feeds(
+    session: AsyncSession, entries: Sequence[tuple[str, str]], *, interval: float, now: datetime
+) -> list[Feed]:
+    """Make the config feeds exist, trusted; config feeds no longer listed are disabled."""
+    urls = [url for _, url in entries]
+    existing = {f.url: f for f in (await session.scalars(select(Feed).where(Feed.url.in_(urls))))}
+    feeds: list[Feed] = []
+    for name, url in entries:
+        feed = existing.get(url)
+        if feed is None:
+            feed = Feed(
+                url=url,
+                name=name,
+                kind="config",
+                trusted=True,
+                enabled=True,
+                interval_seconds=interval,
+                next_poll_at=now,
+                created_at=now,
+                consecutive_failures=0,
+                baseline_done=False,
+                guid_stable=True,
+            )
+            session.add(feed)
+        else:
+            feed.name, feed.kind, feed.trusted = name, "config", True
+            if not feed.enabled and feed.disabled_reason == "removed from config.toml":
+                feed.enabled, feed.disabled_reason = True, None
+            # A restart polls config feeds right away: the operator expects it.
+            feed.next_poll_at = min(feed.next_poll_at, now)
+        feeds.append(feed)
+    await session.execute(
+        update(Feed)
+        .where(Feed.kind == "config", Feed.url.not_in(urls), Feed.enabled.is_(True))
+        .values(enabled=False, disabled_reason="removed from config.toml")
+    )
+    await session.flush()
+    return feeds
+
+
+async def get_or_create_feed(
+    session: AsyncSession,
+    *,
+    url: str,
+    name: str,
+    kind: str,
+    trusted: bool,
+    interval: float,
+    now: datetime,
+    search_query: str | None = None,
+) -> Feed:
+    feed = await session.scalar(select(Feed).where(Feed.url == url))
+    if feed is None:
+        feed = Feed(
+            url=url,
+            name=name,
+            kind=kind,
+            trusted=trusted,
+            enabled=True,
+            search_query=search_query,
+            interval_seconds=interval,
+            next_poll_at=now,
+            created_at=now,
+            consecutive_failures=0,
+            baseline_done=False,
+            guid_stable=True,
+        )
+        session.add(feed)
+        await session.flush()
+    elif not feed.enabled and kind == "search":
+        feed.enabled, feed.disabled_reason, feed.next_poll_at = True, None, now
+    return feed
+
+
+async def claim_due_feeds(
+    session: AsyncSession, *, now: datetime, worker: str, lease: timedelta, limit: int
+) -> list[Feed]:
+    """Claim up to ``limit`` due feeds for ``worker``; others skip them until the lease ends."""
+    free = or_(Feed.lease_until.is_(None), Feed.lease_until < now)
+    stmt = (
+        select(Feed)
+        .where(Feed.enabled.is_(True), Feed.next_poll_at <= now, free)
+        .order_by(Feed.next_poll_at)
+        .limit(limit)
+    )
+    if is_postgres(session):
+        stmt = stmt.with_for_update(skip_locked=True)
+    feeds = list(await session.scalars(stmt))
+    for feed in feeds:
+        feed.claimed_by, feed.lease_until = worker, now + lease
+    await session.flush()
+    return feeds
+
+
+async def release_feed(
+    session: AsyncSession, feed_id: int, worker: str, values: dict[str, object]
+) -> bool:
+    """Write a poll's outcome and drop the lease, only if ``worker`` still holds it."""
+    result = await session.execute(
+        update(Feed)
+        .where(Feed.id == feed_id, Feed.claimed_by == worker)
+        .values(**values, claimed_by=None, lease_until=None)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def url_taken(session: AsyncSession, url: str, *, except_id: int) -> bool:
+    found = await session.scalar(select(Feed.id).where(Feed.url == url, Feed.id != except_id))
+    return found is not None
+
+
+async def feed_by_id(session: AsyncSession, feed_id: int) -> Feed | None:
+    return await session.get(Feed, feed_id)
+
+
+async def feeds_for_guild(session: AsyncSession, guild_id: int) -> list[tuple[Feed, str]]:
+    """The feeds a server sees: config feeds, its own feeds and its follows' search feeds."""
+    own = select(GuildFeed.feed_id).where(GuildFeed.guild_id == guild_id)
+    queries = select(Follow.query).where(Follow.guild_id == guild_id)
+    rows = await session.scalars(
+        select(Feed)
+        .where(
+            or_(
+                Feed.kind == "config",
+                Feed.id.in_(own),
+                and_(Feed.kind == "search", Feed.search_query.in_(queries)),
+            )
+        )
+        .order_by(Feed.kind, Feed.name)
+    )
+    names = dict(
+        (
+            await session.execute(
+                select(GuildFeed.feed_id, GuildFeed.name).where(GuildFeed.guild_id == guild_id)
+            )
+        ).all()
+    )
+    return [(feed, names.get(feed.id, feed.name)) for feed in rows]
+
+
+async def feed_ids_for_guild(session: AsyncSession, guild_id: int) -> list[int]:
+    return [feed.id for feed, _ in await feeds_for_guild(session, guild_id)]
+
+
+async def guilds_seeing_feed(session: AsyncSession, feed: Feed) -> set[int] | None:
+    """Guild ids that see this feed's items; None means every guild (a config feed)."""
+    if feed.kind == "config":
+        return None
+    if feed.kind == "search":
+        rows = await session.scalars(
+            select(Follow.guild_id).where(Follow.query == feed.search_query).distinct()
+        )
+        return set(rows)
+    rows = await session.scalars(select(GuildFeed.guild_id).where(GuildFeed.feed_id == feed.id))
+    return set(rows)
+
+
+async def disable_orphan_search_feeds(session: AsyncSession) -> int:
+    """Search feeds nobody follows any more stop being polled."""
+    followed = select(Follow.query).distinct()
+    result = await session.execute(
+        update(Feed)
+        .where(Feed.kind == "search", Feed.enabled.is_(True), Feed.search_query.not_in(followed))
+        .values(enabled=False, disabled_reason="no follows use this search any more")
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def count_feeds(session: AsyncSession) -> int:
+    return int(await session.scalar(select(func.count()).select_from(Feed)) or 0)
+
+
+async def delete_feed(session: AsyncSession, feed_id: int) -> None:
+    await session.execute(delete(Feed).where(Feed.id == feed_id))
+
+
+@dataclass(frozen=True)
+class FeedHealth:
+    id: int
+    name: str
+    url: str
+    kind: str
+    enabled: bool
+    last_success_at: datetime | None
+    last_error: str | None
+    next_poll_at: datetime
+    disabled_reason: str | None
+    consecutive_failures: int
+
+
+def health_of(feed: Feed, name: str | None = None) -> FeedHealth:
+    return FeedHealth(
+        id=feed.id,
+        name=name or feed.name,
+        url=feed.url,
+        kind=feed.kind,
+        enabled=feed.enabled,
+        last_success_at=feed.last_success_at,
+        last_error=feed.last_error,
+        next_poll_at=feed.next_poll_at,
+        disabled_reason=feed.disabled_reason,
+        consecutive_failures=feed.consecutive_failures,
+    )
+
+
+async def make_all_due(session: AsyncSession, *, now: datetime) -> None:
+    await session.execute(
+        update(Feed)
+        .where(Feed.enabled.is_(True))
+        .values(next_poll_at=now, claimed_by=None, lease_until=None)
+    )
+
+
+async def release_claims(session: AsyncSession, worker: str) -> int:
+    """On shutdown: feeds this worker claimed but did not finish become due again."""
+    result = await session.execute(
+        update(Feed).where(Feed.claimed_by == worker).values(claimed_by=None, lease_until=None)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]

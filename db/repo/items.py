@@ -1,0 +1,176 @@
+"""Items and their dedup keys: record what a poll found, search what was seen."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+
+from sqlalchemy import delete, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.query.model import Query
+from bot.records import ItemRow
+from db.dialect import insert_ignore, is_postgres
+from db.fulltext import fts5_expression, tsquery_expression
+from db.models import Feed, Item, SeenKey
+
+
+async def unseen(session: AsyncSession, feed_id: int, rows: Sequence[ItemRow]) -> list[ItemRow]:
+    """The rows none of whose keys this feed has seen (one query, not one per row)."""
+    if not rows:
+        return []
+    all_keys = {key for row in rows for key in row.keys}
+    seen: set[str] = set()
+    key_list = list(all_keys)
+    for start in range(0, len(key_list), 500):  # stay under SQLite's parameter limit
+        chunk = key_list[start : start + 500]
+        seen.update(
+            await session.scalars(
+                select(SeenKey.dedup_key).where(
+                    SeenKey.feed_id == feed_id, SeenKey.dedup_key.in_(chunk)
+                )
+            )
+        )
+    fresh: list[ItemRow] = []
+    claimed: set[str] = set()
+    for row in rows:
+        # Within one document too: the second copy of an item is a duplicate.
+        if any(key in seen or key in claimed for key in row.keys):
+            continue
+        claimed.update(row.keys)
+        fresh.append(row)
+    return fresh
+
+
+async def record_items(
+    session: AsyncSession, feed_id: int, rows: Sequence[ItemRow], *, now: datetime
+) -> list[tuple[int, ItemRow]]:
+    """Store rows and their keys; return (item id, row) for the rows actually inserted.
+
+    Rows must come from ``unseen`` in the same transaction; the unique constraints still
+    make a race with another worker harmless (its copy wins, ours is skipped).
+    """
+    if not rows:
+        return []
+    key_values = [
+        {"feed_id": feed_id, "dedup_key": key, "seen_at": now} for row in rows for key in row.keys
+    ]
+    for start in range(0, len(key_values), 300):
+        await session.execute(
+            insert_ignore(session, SeenKey).values(key_values[start : start + 300])
+        )
+    values = [
+        {
+            "feed_id": feed_id,
+            "dedup_key": row.keys[0],
+            "article_key": row.article_key,
+            "title": row.title,
+            "link": row.link,
+            "summary": row.summary,
+            "author": row.author,
+            "categories": "\n".join(row.categories),
+            "image": row.image,
+            "source_name": row.source_name,
+            "published_at": row.published_at,
+            "first_seen_at": now,
+            "sort_at": row.published_at or now,
+            "search_text": row.search_text,
+            "story_id": row.story_id,
+            "fingerprint": row.fingerprint,
+        }
+        for row in rows
+    ]
+    by_key = {row.keys[0]: row for row in rows}
+    inserted: list[tuple[int, ItemRow]] = []
+    for start in range(0, len(values), 200):
+        stmt = insert_ignore(session, Item).values(values[start : start + 200])
+        result = await session.execute(stmt.returning(Item.id, Item.dedup_key))
+        inserted.extend((item_id, by_key[key]) for item_id, key in result)
+    return inserted
+
+
+async def get_items(session: AsyncSession, ids: Sequence[int]) -> dict[int, Item]:
+    if not ids:
+        return {}
+    return {
+        item.id: item for item in await session.scalars(select(Item).where(Item.id.in_(list(ids))))
+    }
+
+
+async def recent_items(
+    session: AsyncSession, feed_ids: Sequence[int], *, limit: int, offset: int = 0
+) -> list[Item]:
+    stmt = (
+        select(Item)
+        .where(Item.feed_id.in_(list(feed_ids)))
+        .order_by(Item.sort_at.desc(), Item.id.desc())
+        .limit(limit)
+        .offset(offset)
+    )
+    return list(await session.scalars(stmt))
+
+
+async def prune_items(
+    session: AsyncSession, *, items_before: datetime, keys_before: datetime
+) -> tuple[int, int]:
+    """Forget items past retention; dedup keys live longer so a re-sent item stays seen."""
+    items = await session.execute(delete(Item).where(Item.first_seen_at < items_before))
+    keys = await session.execute(delete(SeenKey).where(SeenKey.seen_at < keys_before))
+    return int(items.rowcount), int(keys.rowcount)  # type: ignore[attr-defined]
+
+
+async def items_with_feed_names(
+    session: AsyncSession, ids: Sequence[int]
+) -> dict[int, tuple[Item, str]]:
+    """Items by id, each with the name of the feed that carried it."""
+    if not ids:
+        return {}
+    rows = await session.execute(
+        select(Item, Feed.name).join(Feed, Feed.id == Item.feed_id).where(Item.id.in_(list(ids)))
+    )
+    return {item.id: (item, name) for item, name in rows}
+
+
+async def search_items(
+    session: AsyncSession,
+    feed_ids: Sequence[int],
+    queries: Sequence[Query],
+    *,
+    accept: Callable[[Item], bool],
+    limit: int,
+    offset: int = 0,
+    scan_limit: int = 20_000,
+) -> list[Item]:
+    """Newest items of ``feed_ids`` matching any of ``queries``, skipping ``offset``.
+
+    The backend's full-text index finds candidates (a superset); ``accept`` (the exact
+    matcher) decides. Candidates are read newest-first in pages, so it stops as soon
+    as enough are found instead of loading every article.
+    """
+    if not feed_ids:
+        return []
+    stmt = select(Item).where(Item.feed_id.in_(list(feed_ids)))
+    if is_postgres(session):
+        expression = tsquery_expression(queries)
+        if expression:
+            stmt = stmt.where(
+                text("items.search_vector @@ to_tsquery('simple', :fts)").bindparams(fts=expression)
+            )
+    else:
+        expression = fts5_expression(queries)
+        if expression:
+            matching = text("SELECT rowid FROM items_fts WHERE items_fts MATCH :fts").bindparams(
+                fts=expression
+            )
+            stmt = stmt.where(Item.id.in_(matching))
+    stmt = stmt.order_by(Item.sort_at.desc(), Item.id.desc())
+    wanted = offset + limit
+    kept: list[Item] = []
+    scanned, page = 0, 200
+    while scanned < scan_limit and len(kept) < wanted:
+        batch = list(await session.scalars(stmt.limit(page).offset(scanned)))
+        kept.extend(item for item in batch if accept(item))
+        scanned += len(batch)
+        if len(batch) < page:
+            break
+    return kept[offset:wanted]

@@ -1,0 +1,104 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from bot.records import ItemRow
+from db.engine import SessionFactory
+from db.repo import deliveries as repo
+from db.repo import feeds as feed_repo
+from db.repo import items as item_repo
+
+NOW = datetime(2026, 5, 1, tzinfo=UTC)
+
+
+async def make_item(sessions: SessionFactory) -> int:
+    async with sessions.begin() as s:
+        feed = await feed_repo.get_or_create_feed(
+            s, url="http://f.test/", name="F", kind="config", trusted=True, interval=60, now=NOW
+        )
+        row = ItemRow(
+            keys=("g:1",),
+            article_key="https://a.test/1",
+            title="t",
+            link="https://a.test/1",
+            summary="",
+            author=None,
+            categories=(),
+            image=None,
+            source_name=None,
+            published_at=NOW,
+        )
+        [(item_id, _)] = await item_repo.record_items(s, feed.id, [row], now=NOW)
+        return item_id
+
+
+def new(item_id: int, channel: int, identity: str = "https://a.test/1") -> repo.NewDelivery:
+    return repo.NewDelivery(
+        item_id=item_id,
+        guild_id=1,
+        channel_id=channel,
+        article_identity=identity,
+        user_ids=(5, 4),
+        queries=("kim",),
+    )
+
+
+async def test_one_article_once_per_channel(sessions: SessionFactory) -> None:
+    item_id = await make_item(sessions)
+    async with sessions.begin() as s:
+        assert await repo.enqueue(s, [new(item_id, 10), new(item_id, 11)], now=NOW) == 2
+    async with sessions.begin() as s:
+        assert await repo.enqueue(s, [new(item_id, 10)], now=NOW) == 0
+    async with sessions() as s:
+        assert await repo.pending_count(s) == 2
+
+
+async def test_claims_are_exclusive_until_the_lease_ends(sessions: SessionFactory) -> None:
+    item_id = await make_item(sessions)
+    async with sessions.begin() as s:
+        await repo.enqueue(s, [new(item_id, 10)], now=NOW)
+    async with sessions.begin() as s:
+        a = await repo.claim_due(s, now=NOW, worker="a", lease=timedelta(seconds=30), limit=10)
+    async with sessions.begin() as s:
+        b = await repo.claim_due(
+            s, now=NOW + timedelta(seconds=10), worker="b", lease=timedelta(seconds=30), limit=10
+        )
+    async with sessions.begin() as s:
+        c = await repo.claim_due(
+            s, now=NOW + timedelta(seconds=31), worker="c", lease=timedelta(seconds=30), limit=10
+        )
+    assert (len(a), len(b), len(c)) == (1, 0, 1)
+    assert c[0].attempts == 2
+    assert c[0].user_ids == "4 5"
+
+
+async def test_paused_channels_are_skipped_and_resume(sessions: SessionFactory) -> None:
+    item_id = await make_item(sessions)
+    async with sessions.begin() as s:
+        await repo.enqueue(s, [new(item_id, 10)], now=NOW)
+        assert await repo.pause_channel(s, channel_id=10, guild_id=1, reason="403", now=NOW) is True
+        assert (
+            await repo.pause_channel(s, channel_id=10, guild_id=1, reason="403", now=NOW) is False
+        )
+    async with sessions.begin() as s:
+        assert (
+            await repo.claim_due(s, now=NOW, worker="a", lease=timedelta(seconds=5), limit=10) == []
+        )
+        assert await repo.resume_channel(s, 10) is True
+    async with sessions.begin() as s:
+        assert (
+            len(await repo.claim_due(s, now=NOW, worker="a", lease=timedelta(seconds=5), limit=10))
+            == 1
+        )
+
+
+async def test_sent_rows_are_marked_for_latest(sessions: SessionFactory) -> None:
+    item_id = await make_item(sessions)
+    async with sessions.begin() as s:
+        await repo.enqueue(s, [new(item_id, 10)], now=NOW)
+        [row] = await repo.claim_due(s, now=NOW, worker="a", lease=timedelta(seconds=5), limit=10)
+        await repo.mark_sent(s, row.id, message_id=777, now=NOW)
+    async with sessions() as s:
+        assert await repo.alerted_items(s, 10, [item_id]) == {item_id}
+        assert await repo.alerted_items(s, 11, [item_id]) == set()
+        assert await repo.pending_count(s) == 0
