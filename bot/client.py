@@ -55,6 +55,11 @@ class StorywatchMixin:
         await services.refresh_matcher()
         async with services.sessions.begin() as session:
             await services.stories.load(session, now=datetime.now(UTC))
+            if services.engine.dialect.name == "sqlite":
+                # SQLite means one process: claims left by a killed run are ours to take back
+                # now (PostgreSQL workers wait for the lease instead; another may be alive).
+                await delivery_repo.release_claims(session, None)
+                await feed_repo.release_claims(session, None)
             await feed_repo.upsert_config_feeds(
                 session,
                 [(f.name, f.url) for f in services.settings.feeds],
@@ -68,6 +73,7 @@ class StorywatchMixin:
             sessions=services.sessions,
             transport=transport,
             worker_id=services.worker_id,
+            alerts=services.settings.alerts,
             metrics=services.metrics,
         )
         poll = PollContext(

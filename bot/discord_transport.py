@@ -60,8 +60,13 @@ class DiscordTransport:
         return int(message.id)
 
     async def create_thread(self, channel_id: int, message_id: int, *, name: str) -> int:
-        thread = await _call(self._message(channel_id, message_id).create_thread(name=name[:100] or "More coverage"))
-        return int(thread.id)
+        # Straight to the route: a partial message lacks the guild info discord.py wants.
+        thread = await _call(
+            self._client.http.start_thread_with_message(
+                channel_id, message_id, name=name[:100] or "More coverage", auto_archive_duration=1440
+            )
+        )
+        return int(thread["id"])
 
     async def unarchive_thread(self, thread_id: int) -> None:
         await _call(self._client.http.edit_channel(thread_id, archived=False))

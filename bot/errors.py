@@ -10,7 +10,8 @@ StorywatchError
 │   │   ├── HTTPStatusError      a non-success status (has .status, .retry_after)
 │   │   └── BlockedAddress       SSRF guard: the URL reaches a non-public address
 │   ├── InvalidFeedURL     not an http(s) URL, or unparseable
-│   └── FeedParseError     the document yields nothing usable
+│   ├── FeedParseError     the document yields nothing usable
+│   └── OpmlError          an OPML import is oversize, malformed, unsafe or not OPML
 ├── QueryError             a follow query that cannot be parsed (has .fragment)
 ├── LimitExceeded          a per-member/per-server limit was reached
 └── DeliveryError          an alert could not be delivered (has .permanent)
@@ -70,6 +71,12 @@ class FeedParseError(FeedError):
     kind = "parse"
 
 
+class OpmlError(FeedError):
+    """An uploaded OPML file was refused; the message says why, for the member."""
+
+    kind = "opml"
+
+
 class QueryError(StorywatchError):
     """A query the parser refuses; ``fragment`` is the offending part of the input."""
 
@@ -80,6 +87,10 @@ class QueryError(StorywatchError):
 
 class LimitExceeded(StorywatchError):
     """A configured limit (follows per member, feeds per server, rate) was reached."""
+
+
+class NotAllowed(StorywatchError):
+    """The server's settings or the member's permissions forbid this action."""
 
 
 class DeliveryError(StorywatchError):

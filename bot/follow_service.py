@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import quote_plus
 
-from bot.errors import LimitExceeded
+from bot.errors import LimitExceeded, NotAllowed
 from bot.follow_matcher import FollowMatcher
 from bot.query.document import MatchDoc
 from bot.query.matcher import matches
@@ -22,6 +22,7 @@ from db.models import Item
 from db.repo import deliveries as delivery_repo
 from db.repo import feeds as feed_repo
 from db.repo import follows as follow_repo
+from db.repo import guild_settings as guild_repo
 from db.repo import items as item_repo
 
 
@@ -80,8 +81,15 @@ async def follow(
     """Save a follow (idempotent) and make sure its search feed exists when enabled."""
     query = parse(settings, text)
     now = utcnow()
-    use_search = settings.search_feeds.enabled if search_feeds is None else search_feeds
     async with sessions.begin() as session:
+        server = await guild_repo.get(session, guild_id)
+        allowed = [int(c) for c in ((server.allowed_channel_ids if server else None) or "").split()]
+        if allowed and channel_id not in allowed:
+            where = ", ".join(f"<#{c}>" for c in allowed)
+            raise NotAllowed(f"This server keeps follows in {where}. Follow there instead.")
+        use_search = settings.search_feeds.enabled if search_feeds is None else search_feeds
+        if server is not None and server.search_feeds is not None:
+            use_search = use_search and server.search_feeds
         existing = {
             f.query
             for f in await follow_repo.member_follows(
@@ -97,6 +105,19 @@ async def follow(
                     f"You already follow {count} queries in this server (the limit is "
                     f"{settings.follows.max_per_member}). Remove one with /unfollow first."
                 )
+        search_feed_id: int | None = None
+        if use_search:
+            search_feed = await feed_repo.get_or_create_feed(
+                session,
+                url=search_feed_url(settings, query),
+                name=f"Search: {query.normalized}",
+                kind="search",
+                trusted=True,
+                interval=settings.search_feeds.interval_seconds,
+                now=now,
+                search_query=query.search_string(),
+            )
+            search_feed_id = search_feed.id
         created = await follow_repo.add_follow(
             session,
             guild_id=guild_id,
@@ -106,18 +127,8 @@ async def follow(
             delivery=delivery,
             dm=dm,
             now=now,
+            search_feed_id=search_feed_id,
         )
-        if use_search:
-            await feed_repo.get_or_create_feed(
-                session,
-                url=search_feed_url(settings, query),
-                name=f"Search: {query.normalized}",
-                kind="search",
-                trusted=True,
-                interval=settings.search_feeds.interval_seconds,
-                now=now,
-                search_query=query.normalized,
-            )
     matcher.add(query.normalized)
     return FollowResult(query=query.normalized, created=created, search_feed=use_search)
 
@@ -142,7 +153,7 @@ async def unfollow(
             query=query.normalized,
         )
         still_used = bool(await follow_repo.follows_for_queries(session, [query.normalized]))
-        if removed and not still_used:
+        if removed:
             await feed_repo.disable_orphan_search_feeds(session)
     if removed and not still_used:
         matcher.remove(query.normalized)

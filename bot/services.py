@@ -16,6 +16,7 @@ from bot.fetch.fetcher import FeedFetcher
 from bot.fetch.limits import FetchLimits
 from bot.follow_matcher import FollowMatcher
 from bot.metrics import Metrics
+from bot.ratelimit import CommandLimits
 from bot.settings import Settings
 from bot.story_book import StoryBook
 from db.engine import SessionFactory, make_engine, make_session_factory
@@ -32,6 +33,7 @@ class Services:
     matcher: FollowMatcher
     worker_id: str
     stories: StoryBook
+    limits: CommandLimits
     metrics: Metrics = field(default_factory=Metrics)
 
     async def refresh_matcher(self) -> bool:
@@ -81,5 +83,10 @@ async def build_services(settings: Settings, *, parse_in_processes: bool = True)
         settings=settings, engine=engine, sessions=make_session_factory(engine), fetcher=fetcher,
         parse_pool=pool, matcher=FollowMatcher(), worker_id=worker_id,
         stories=StoryBook(timedelta(hours=settings.alerts.story_window_hours)),
+        limits=CommandLimits.per_minute(
+            settings.limits.member_changes_per_minute,
+            settings.limits.server_changes_per_minute,
+            settings.limits.member_reads_per_minute,
+        ),
     )
     return services

@@ -8,6 +8,7 @@ from bot.services import Services
 
 
 async def load_cogs(bot: commands.Bot, services: Services) -> None:
+    from cogs.admin import AdminCog
     from cogs.errors import install_error_handler
     from cogs.follows import FollowsCog
     from cogs.latest import LatestCog
@@ -17,3 +18,4 @@ async def load_cogs(bot: commands.Bot, services: Services) -> None:
     await bot.add_cog(FollowsCog(services))
     await bot.add_cog(LatestCog(services))
     await bot.add_cog(MembershipCog(services))
+    await bot.add_cog(AdminCog(services))

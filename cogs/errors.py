@@ -26,6 +26,8 @@ def message_for(error: BaseException) -> str:
         return "This command only works in a server channel."
     if isinstance(error, app_commands.CommandOnCooldown):
         return f"⏳ Slow down: try again in {error.retry_after:.0f} s."
+    if isinstance(error, app_commands.TransformerError):
+        return f"⚠️ Could not understand {error.value!r} for that option."
     if isinstance(error, app_commands.CheckFailure):
         return f"⛔ {error}" if str(error) else "⛔ You can't use this command here."
     return "Something went wrong on our side; it has been logged. Please try again later."
@@ -35,7 +37,7 @@ async def reply_error(
     interaction: discord.Interaction, error: app_commands.AppCommandError
 ) -> None:
     original = error.original if isinstance(error, app_commands.CommandInvokeError) else error
-    if not isinstance(original, StorywatchError | app_commands.CheckFailure):
+    if not isinstance(original, StorywatchError | app_commands.CheckFailure | app_commands.TransformerError):
         log.error(
             "command failed",
             exc_info=original,

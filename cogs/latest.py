@@ -9,6 +9,7 @@ from discord.ext import commands
 from bot import follow_service
 from bot.services import Services
 from cogs.render import latest_lines
+from cogs.throttle import check_read
 
 
 class LatestPager(discord.ui.View):
@@ -76,6 +77,7 @@ class LatestCog(commands.Cog):
     async def latest(
         self, interaction: discord.Interaction, query: app_commands.Range[str, 1, 300] | None = None
     ) -> None:
+        await check_read(self.services, interaction)
         content, view = await self.render_page(interaction, query, 0)
         await interaction.response.send_message(
             content,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from bot.delivery.render import escape_markdown, linked_title, truncate
+from bot.admin_service import EffectiveSettings, FeedLine, GuildStatus
 from bot.follow_service import LatestPage
 
 
@@ -45,3 +46,63 @@ def follows_lines(rows: list[tuple[int, str, str, bool]], *, here: int | None) -
         suffix = f" ({', '.join(extra)})" if extra else ""
         parts.append(f"• `{query}`{where}{suffix}")
     return truncate("\n".join(parts), 1900)
+
+
+def _when(at: datetime | None, now: datetime | None = None) -> str:
+    return "never" if at is None else f"<t:{int(at.timestamp())}:R>"
+
+
+def feed_lines(lines: list[FeedLine], *, page: int, per_page: int) -> str:
+    if not lines:
+        return "This server sees no feeds yet. Add one with `/feeds add` or `/feeds catalog`."
+    pages = max(1, -(-len(lines) // per_page))
+    page = min(page, pages)
+    out = [f"**Feeds this server sees** (page {page}/{pages}, {len(lines)} in all)"]
+    kinds = {"config": "global", "server": "this server", "search": "search"}
+    for line in lines[(page - 1) * per_page : page * per_page]:
+        state = "✅" if line.enabled and not line.last_error else ("⚠️" if line.enabled else "⛔")
+        out.append(f"{state} **{escape_markdown(line.name)}** ({kinds.get(line.kind, line.kind)}) <{line.url}>")
+        detail = f"  last success {_when(line.last_success_at)}"
+        if line.enabled:
+            detail += f", next poll {_when(line.next_poll_at)}"
+        if line.last_error:
+            detail += f", last error: {escape_markdown(truncate(line.last_error, 120))}"
+        if not line.enabled and line.disabled_reason:
+            detail += f", disabled: {escape_markdown(truncate(line.disabled_reason, 120))}"
+        out.append(detail)
+    return truncate("\n".join(out), 1990)
+
+
+def settings_text(current: EffectiveSettings) -> str:
+    channels = ", ".join(f"<#{c}>" for c in current.allowed_channel_ids) or "every channel"
+    return "\n".join(
+        [
+            "**Storywatch settings for this server**",
+            f"Story mode: `{current.story_mode}`",
+            f"Flood cap: {current.max_per_window} alerts per {current.window_seconds / 60:g} min per channel",
+            f"Quiet hours: {current.quiet_hours or 'off'} ({current.timezone})",
+            f"Search feeds: {'on' if current.search_feeds else 'off'}",
+            f"Follows allowed in: {channels}",
+        ]
+    )
+
+
+def status_text(status: GuildStatus) -> str:
+    out = [
+        "**Storywatch status**",
+        f"Follows: {status.follows_total}"
+        + (" (" + ", ".join(f"<#{c}>: {n}" for c, n in status.follows_by_channel[:15]) + ")" if status.follows_by_channel else ""),
+        f"Last alert: {_when(status.last_alert_at)}",
+        f"Queue: {status.queue_length} waiting, {status.held} held for a summary, {status.missed} missed while paused",
+    ]
+    failing = [f for f in status.feeds if f.last_error or not f.enabled]
+    out.append(f"Feeds: {len(status.feeds)} seen, {len(failing)} failing or disabled")
+    for feed in failing[:8]:
+        reason = feed.disabled_reason if not feed.enabled else feed.last_error
+        out.append(f"  ⚠️ {escape_markdown(feed.name)}: {escape_markdown(truncate(reason or '', 150))}")
+    if status.paused:
+        out.append("Paused channels:")
+        out += [f"  ⏸️ <#{c}> since {_when(at)}: {escape_markdown(reason)}" for c, reason, at in status.paused]
+    else:
+        out.append("Paused channels: none")
+    return truncate("\n".join(out), 1990)

@@ -154,11 +154,14 @@ class Follow(Base):
     delivery: Mapped[str] = mapped_column(String(16), default="instant")  # instant|hourly|daily
     dm: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The search feed polled for this follow (shared by every follow with the same search).
+    search_feed_id: Mapped[int | None] = mapped_column(ForeignKey("feeds.id", ondelete="SET NULL"))
 
     __table_args__ = (
         UniqueConstraint("guild_id", "channel_id", "user_id", "query", name="uq_follows"),
         Index("ix_follows_member", "guild_id", "user_id"),
         Index("ix_follows_query", "query"),
+        Index("ix_follows_search_feed", "search_feed_id"),
     )
 
 

@@ -59,9 +59,11 @@ class SendContext:
     alerts: AlertSettings = field(default_factory=AlertSettings)
     metrics: Metrics = field(default_factory=Metrics)
     clock: Callable[[], datetime] = utcnow
-    batch_size: int = 50
+    batch_size: int = 25
     channel_concurrency: int = 8
-    lease: timedelta = timedelta(minutes=2)
+    # Long enough for a batch in one rate-limited channel (5 per 5 s); short enough that a
+    # crashed worker's claims are taken over within a minute.
+    lease: timedelta = timedelta(seconds=50)
 
 
 def article_view(item: Item, feed_name: str, queries: tuple[str, ...]) -> ArticleView:

@@ -126,8 +126,11 @@ class _AnchorCollector(HTMLParser):
 
 def _anchor_hrefs(html: str) -> list[str]:
     collector = _AnchorCollector()
-    collector.feed(html)
-    collector.close()
+    try:
+        collector.feed(html)
+        collector.close()
+    except AssertionError:  # CPython's _markupbase on broken declarations ("<![0")
+        pass  # keep the anchors found before the breakage
     return collector.hrefs
 
 

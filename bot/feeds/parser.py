@@ -229,7 +229,12 @@ def parse_feed(
     headers = {"content-location": url}
     if content_type:
         headers["content-type"] = content_type
-    result = feedparser.parse(io.BytesIO(neutralize_dtd(body)), response_headers=headers)
+    try:
+        result = feedparser.parse(io.BytesIO(neutralize_dtd(body)), response_headers=headers)
+    except Exception as error:  # noqa: BLE001 - any crash inside feedparser is this feed's
+        # feedparser 6.0.14 raises e.g. UnicodeDecodeError or ValueError for a
+        # non-ASCII or NUL byte inside the XML declaration's encoding name.
+        raise FeedParseError(f"unreadable document ({type(error).__name__}: {error})") from error
     _reject_unusable(result, body)
 
     items: list[ParsedItem] = []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from html import unescape
 from html.parser import HTMLParser
 
 # Control characters that str.split() does not already treat as whitespace, plus the
@@ -17,6 +18,10 @@ _TAG_LIKE = re.compile(r"<!--.*?-->|<[/!?]?[A-Za-z][^<>]*>", re.DOTALL)
 
 # Elements whose text is never meant to be read.
 _HIDDEN_ELEMENTS = frozenset({"script", "style", "template", "noscript", "head", "title"})
+
+_HIDDEN_BLOCK = re.compile(
+    r"<(script|style|template|noscript|head|title)\b.*?</\1\s*>", re.DOTALL | re.IGNORECASE
+)
 
 # Elements that separate words visually; without a space their texts would run together.
 _BREAKING_ELEMENTS = frozenset(
@@ -66,10 +71,20 @@ class _TextCollector(HTMLParser):
             self.parts.append(data)
 
 
+def _strip_markup_roughly(html: str) -> str:
+    without_hidden = _HIDDEN_BLOCK.sub(" ", html)
+    return unescape(_TAG_LIKE.sub(" ", without_hidden))
+
+
 def _strip_markup_once(html: str) -> str:
     collector = _TextCollector()
-    collector.feed(html)
-    collector.close()
+    try:
+        collector.feed(html)
+        collector.close()
+    except AssertionError:
+        # CPython's _markupbase raises AssertionError on some broken declarations
+        # ("<![0"); fall back to regexes rather than fail the whole feed.
+        return _strip_markup_roughly(html)
     return "".join(collector.parts)
 
 
@@ -89,9 +104,10 @@ def html_to_text(html: str) -> str:
     Double-escaped HTML ("&lt;p&gt;Hi") decodes to markup, so decoding repeats while
     the result still contains tags; whatever tag-like text survives is removed.
     """
-    text = html
+    # Junk characters go first: "<\x1bb>" would hide a tag until they are removed.
+    text = _INVISIBLE_JUNK.sub("", html)
     for _ in range(_MAX_HTML_PASSES):
-        text = _strip_markup_once(text)
+        text = _INVISIBLE_JUNK.sub("", _strip_markup_once(text))
         if "<" not in text or not _TAG_LIKE.search(text):
             break
     return clean_text(_remove_tag_like(text))

@@ -49,6 +49,8 @@ NEWS_BOILERPLATE: frozenset[str] = _word_set(
     mr mrs ms dr
     star stars celebrity celeb celebs
     rumor rumors rumour rumours
+    review reviews recap recaps preview previews interview interviews opinion
+    analysis editorial column podcast livestream roundup highlights poll quiz
     """
 )
 

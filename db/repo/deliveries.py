@@ -116,13 +116,12 @@ async def mark_failed(
     )
 
 
-async def release_claims(session: AsyncSession, worker: str) -> int:
-    """On shutdown: hand back what this worker claimed but did not finish."""
-    result = await session.execute(
-        update(Delivery)
-        .where(Delivery.claimed_by == worker, Delivery.status == "pending")
-        .values(claimed_by=None, lease_until=None)
-    )
+async def release_claims(session: AsyncSession, worker: str | None) -> int:
+    """Hand back what ``worker`` (None: any worker) claimed but did not finish."""
+    stmt = update(Delivery).where(Delivery.status == "pending", Delivery.claimed_by.is_not(None))
+    if worker is not None:
+        stmt = stmt.where(Delivery.claimed_by == worker)
+    result = await session.execute(stmt.values(claimed_by=None, lease_until=None))
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
@@ -291,3 +290,8 @@ async def held_count(session: AsyncSession, guild_id: int | None = None) -> int:
     if guild_id is not None:
         stmt = stmt.where(Delivery.guild_id == guild_id)
     return int(await session.scalar(stmt) or 0)
+
+
+async def last_alert_at(session: AsyncSession, guild_id: int) -> datetime | None:
+    stmt = select(func.max(ChannelState.last_alert_at)).where(ChannelState.guild_id == guild_id)
+    return await session.scalar(stmt)

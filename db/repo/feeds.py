@@ -131,14 +131,16 @@ async def feed_by_id(session: AsyncSession, feed_id: int) -> Feed | None:
 async def feeds_for_guild(session: AsyncSession, guild_id: int) -> list[tuple[Feed, str]]:
     """The feeds a server sees: config feeds, its own feeds and its follows' search feeds."""
     own = select(GuildFeed.feed_id).where(GuildFeed.guild_id == guild_id)
-    queries = select(Follow.query).where(Follow.guild_id == guild_id)
+    searched = select(Follow.search_feed_id).where(
+        Follow.guild_id == guild_id, Follow.search_feed_id.is_not(None)
+    )
     rows = await session.scalars(
         select(Feed)
         .where(
             or_(
                 Feed.kind == "config",
                 Feed.id.in_(own),
-                and_(Feed.kind == "search", Feed.search_query.in_(queries)),
+                and_(Feed.kind == "search", Feed.id.in_(searched)),
             )
         )
         .order_by(Feed.kind, Feed.name)
@@ -163,7 +165,7 @@ async def guilds_seeing_feed(session: AsyncSession, feed: Feed) -> set[int] | No
         return None
     if feed.kind == "search":
         rows = await session.scalars(
-            select(Follow.guild_id).where(Follow.query == feed.search_query).distinct()
+            select(Follow.guild_id).where(Follow.search_feed_id == feed.id).distinct()
         )
         return set(rows)
     rows = await session.scalars(select(GuildFeed.guild_id).where(GuildFeed.feed_id == feed.id))
@@ -172,10 +174,10 @@ async def guilds_seeing_feed(session: AsyncSession, feed: Feed) -> set[int] | No
 
 async def disable_orphan_search_feeds(session: AsyncSession) -> int:
     """Search feeds nobody follows any more stop being polled."""
-    followed = select(Follow.query).distinct()
+    used = select(Follow.search_feed_id).where(Follow.search_feed_id.is_not(None)).distinct()
     result = await session.execute(
         update(Feed)
-        .where(Feed.kind == "search", Feed.enabled.is_(True), Feed.search_query.not_in(followed))
+        .where(Feed.kind == "search", Feed.enabled.is_(True), Feed.id.not_in(used))
         .values(enabled=False, disabled_reason="no follows use this search any more")
     )
     return int(result.rowcount)  # type: ignore[attr-defined]
@@ -226,9 +228,56 @@ async def make_all_due(session: AsyncSession, *, now: datetime) -> None:
     )
 
 
-async def release_claims(session: AsyncSession, worker: str) -> int:
-    """On shutdown: feeds this worker claimed but did not finish become due again."""
-    result = await session.execute(
-        update(Feed).where(Feed.claimed_by == worker).values(claimed_by=None, lease_until=None)
-    )
+async def release_claims(session: AsyncSession, worker: str | None) -> int:
+    """Feeds ``worker`` (None: any worker) claimed but did not finish become due again."""
+    stmt = update(Feed).where(Feed.claimed_by.is_not(None))
+    if worker is not None:
+        stmt = stmt.where(Feed.claimed_by == worker)
+    result = await session.execute(stmt.values(claimed_by=None, lease_until=None))
     return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def guild_feed_count(session: AsyncSession, guild_id: int) -> int:
+    stmt = select(func.count()).select_from(GuildFeed).where(GuildFeed.guild_id == guild_id)
+    return int(await session.scalar(stmt) or 0)
+
+
+async def link_guild_feed(
+    session: AsyncSession, *, guild_id: int, feed_id: int, name: str, user_id: int, now: datetime
+) -> bool:
+    """Give a server a feed; False when it already had it."""
+    existing = await session.scalar(
+        select(GuildFeed).where(GuildFeed.guild_id == guild_id, GuildFeed.feed_id == feed_id)
+    )
+    if existing is not None:
+        return False
+    session.add(GuildFeed(guild_id=guild_id, feed_id=feed_id, name=name, added_by=user_id, created_at=now))
+    await session.flush()
+    return True
+
+
+async def unlink_guild_feed(session: AsyncSession, *, guild_id: int, feed_id: int) -> str | None:
+    """Remove a server's feed; returns its name, or None if the server did not have it."""
+    link = await session.scalar(
+        select(GuildFeed).where(GuildFeed.guild_id == guild_id, GuildFeed.feed_id == feed_id)
+    )
+    if link is None:
+        return None
+    name = link.name
+    await session.delete(link)
+    await session.flush()
+    still_used = await session.scalar(select(func.count()).select_from(GuildFeed).where(GuildFeed.feed_id == feed_id))
+    feed = await session.get(Feed, feed_id)
+    if not still_used and feed is not None and feed.kind == "server":
+        await session.delete(feed)
+    return name
+
+
+async def guild_own_feeds(session: AsyncSession, guild_id: int) -> list[tuple[Feed, str]]:
+    rows = await session.execute(
+        select(Feed, GuildFeed.name)
+        .join(GuildFeed, GuildFeed.feed_id == Feed.id)
+        .where(GuildFeed.guild_id == guild_id)
+        .order_by(GuildFeed.name)
+    )
+    return [(feed, name) for feed, name in rows]

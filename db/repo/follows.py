@@ -24,6 +24,7 @@ async def add_follow(
     delivery: str = "instant",
     dm: bool = False,
     now: datetime,
+    search_feed_id: int | None = None,
 ) -> bool:
     """Store a follow; False when the member already follows it here (not an error)."""
     result = await session.execute(
@@ -35,6 +36,7 @@ async def add_follow(
             delivery=delivery,
             dm=dm,
             created_at=now,
+            search_feed_id=search_feed_id,
         )
     )
     created = bool(result.rowcount)  # type: ignore[attr-defined]
@@ -47,7 +49,7 @@ async def add_follow(
                 Follow.user_id == user_id,
                 Follow.query == query,
             )
-            .values(delivery=delivery, dm=dm)
+            .values(delivery=delivery, dm=dm, search_feed_id=search_feed_id)
         )
     await bump_follows_version(session)
     return created

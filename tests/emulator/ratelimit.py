@@ -43,8 +43,8 @@ class RateLimiter:
         now = time.monotonic()
         window = self._window(rule, major, now)
         if not self.enabled:
-            window.used = min(window.used + 1, rule.limit)
-            return RateDecision(True, self._headers(rule, window, now))
+            # Limits off: report a full bucket, so clients don't pace themselves either.
+            return RateDecision(True, self._headers(rule, _Window(reset_at=now + rule.window), now))
         if counts_globally:
             if now >= self._global.reset_at:
                 self._global = _Window(reset_at=now + 1.0)

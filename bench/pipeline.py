@@ -1,0 +1,145 @@
+"""Building the real poll pipeline for a benchmark: settings, services, feeds, follows.
+
+Everything here is the bot's own code (build_services, migrations, repositories,
+PollContext); the only substitution is the fetcher's DNS resolver, which maps each
+feed's own ``*.bench.test`` host name to 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from bench.common import Headline, LoopbackResolver, bench_settings_toml
+from bot.errors import QueryError
+from bot.fetch.fetcher import FeedFetcher
+from bot.follow_service import parse as parse_follow
+from bot.polling import FeedOutcome, PollContext, poll_due_feeds
+from bot.services import Services, build_services, fetch_limits
+from bot.settings import Settings, parse_settings
+from bot.stories.stopwords import STOPWORDS
+from db.migrate import upgrade
+from db.repo import feeds as feed_repo
+from db.repo import follows as follow_repo
+
+# Words too common to be anyone's follow on their own.
+_COMMON = STOPWORDS
+
+
+def poll_settings(database_url: str, *, concurrency: int, parse_workers: int = 2) -> Settings:
+    extra = (
+        "[polling]\n"
+        f"concurrency = {concurrency}\n"
+        f"parse_workers = {parse_workers}\n"
+        "timeout_seconds = 60\n"
+    )
+    return parse_settings(bench_settings_toml(database_url, extra=extra), "bench", {})
+
+
+async def loopback_fetcher(settings: Settings) -> FeedFetcher:
+    """The bot's FeedFetcher with the bot's limits, resolving benchmark hosts to 127.0.0.1."""
+    fetcher = FeedFetcher(
+        fetch_limits(settings),
+        allow_private=settings.security.allow_private_feed_urls,
+        resolver=LoopbackResolver(),
+    )
+    await fetcher.start()
+    return fetcher
+
+
+async def open_services(settings: Settings, *, migrate: bool = True) -> Services:
+    services = await build_services(settings)
+    await services.fetcher.close()  # replaced: same limits, loopback resolver
+    services.fetcher = await loopback_fetcher(settings)
+    if migrate:
+        await upgrade(services.engine)
+    return services
+
+
+def poll_context(services: Services, fetcher: FeedFetcher) -> PollContext:
+    """The context the bot builds in setup_hook (story grouping included)."""
+    return PollContext(
+        settings=services.settings,
+        sessions=services.sessions,
+        fetcher=fetcher,
+        parse_pool=services.parse_pool,
+        matcher=services.matcher,
+        worker_id=services.worker_id,
+        metrics=services.metrics,
+        stories=services.stories,
+    )
+
+
+async def add_feeds(services: Services, urls: Sequence[str]) -> None:
+    now = datetime.now(UTC)
+    interval = services.settings.polling.interval_seconds
+    async with services.sessions.begin() as session:
+        for index, url in enumerate(urls):
+            await feed_repo.get_or_create_feed(
+                session,
+                url=url,
+                name=f"Bench {index}",
+                kind="config",
+                trusted=True,
+                interval=interval,
+                now=now,
+            )
+
+
+async def make_due(services: Services) -> None:
+    async with services.sessions.begin() as session:
+        await feed_repo.make_all_due(session, now=datetime.now(UTC))
+
+
+async def poll_all(services: Services, fetcher: FeedFetcher, limit: int) -> list[FeedOutcome]:
+    """One poll cycle over every due feed, as the scheduler runs it."""
+    return await poll_due_feeds(poll_context(services, fetcher), limit=limit)
+
+
+def follow_texts(headlines: Sequence[Headline], count: int, seed: int) -> list[str]:
+    """Follow queries of one or two words taken from real headlines (fixed seed)."""
+    rng = random.Random(seed)
+    texts: list[str] = []
+    while len(texts) < count:
+        words = [
+            w
+            for w in "".join(c if c.isalnum() else " " for c in rng.choice(headlines).title)
+            .lower()
+            .split()
+            if len(w) >= 4 and w.isalpha() and w not in _COMMON
+        ]
+        if not words:
+            continue
+        size = 1 if len(words) == 1 or rng.random() < 0.5 else 2
+        texts.append(" ".join(rng.sample(words, size)))
+    return texts
+
+
+async def add_follows(
+    services: Services,
+    texts: Sequence[str],
+    *,
+    guild_id: int,
+    channel_ids: Sequence[int],
+    first_user_id: int,
+) -> int:
+    """Store one follow per text, round-robin over the channels; returns how many."""
+    now = datetime.now(UTC)
+    stored = 0
+    async with services.sessions.begin() as session:
+        for index, text in enumerate(texts):
+            try:
+                query = parse_follow(services.settings, text)
+            except QueryError:
+                continue
+            stored += await follow_repo.add_follow(
+                session,
+                guild_id=guild_id,
+                channel_id=channel_ids[index % len(channel_ids)],
+                user_id=first_user_id + index,
+                query=query.normalized,
+                now=now,
+            )
+    await services.refresh_matcher()
+    return stored

@@ -1,0 +1,410 @@
+"""Section 1: the real poll pipeline against its baselines, in the same run.
+
+N feeds (each a realistic 50-item RSS document of real headlines, with an ETag) are
+served by a feed server in another process. The pipeline is the bot's own:
+build_services, migrations, feeds in SQLite, ``poll_due_feeds`` with the PollContext
+the bot builds (process parse pool, follow matching, story grouping). Phases:
+
+1. first poll: the baseline poll of each feed (items stored, nothing alerted)
+2. changed: every feed has 50 new items (200); baselines: bare aiohttp 200 (the
+   fetch ceiling) and plain ``feedparser.parse`` of the same documents in the same
+   process pool (the parse baseline), plus our parse adapter alone in that pool
+3. unchanged, 304: validators honoured; baseline: bare aiohttp with If-None-Match
+4. unchanged, 200 without validators: the server ignores If-None-Match and sends the
+   same body, so the pipeline should skip parsing by body hash; baseline: bare 200
+
+Cheap phases run ``rounds`` times, alternating with their baseline; the median round
+is shown. CPU seconds cover this process and its children (the parse pool), not the
+feed server. Peak RSS is sampled (every 50 ms) over the same processes.
+
+    python -m bench.polling [--feeds N] [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import tempfile
+from collections import Counter
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bench.baselines import bare_fetch, pool_parse
+from bench.common import (
+    CpuMeter,
+    PeakRss,
+    Stopwatch,
+    feed_url,
+    load_headlines,
+    markdown_table,
+)
+from bench.feeddocs import ITEMS_PER_FEED, version_etag
+from bench.feedserver import FeedServerProcess
+from bench.parsejobs import adapter, plain_feedparser
+from bench.pipeline import (
+    add_feeds,
+    add_follows,
+    follow_texts,
+    loopback_fetcher,
+    make_due,
+    open_services,
+    poll_all,
+    poll_settings,
+)
+from bot.services import Services
+
+CONCURRENCY = 50
+FOLLOWS = 1_000
+CHANNELS = 20
+GUILD_ID = 1_000
+SKIPPED_METRIC = "storywatch_parse_skipped_total"
+TARGET_304_RATIO = 0.5
+TARGET_304_RATE = 1_500.0
+TARGET_CHANGED_RATIO = 0.8
+FIRST_POLL = "first poll (baseline: store, no alerts)"
+CHANGED = "changed: 50 new items/feed"
+NOT_MODIFIED = "unchanged: 304"
+HASH_SKIP = "unchanged: 200 same body (hash skip)"
+BARE_200 = "bare aiohttp 200 (fetch ceiling)"
+BARE_304 = "bare aiohttp 304 (force_close)"
+BARE_SAME = "bare aiohttp 200 (no validators)"
+PLAIN_PARSE = "plain feedparser.parse in the pool"
+ADAPTER_PARSE = "parse_feed adapter in the pool"
+Check = Callable[[], Awaitable[tuple[bool, dict[str, Any]]]]
+
+
+@dataclass
+class Round:
+    seconds: float
+    cpu_seconds: float
+    peak_rss_mb: float
+    ok: bool  # every feed fetched exactly once, with the expected outcome
+    detail: dict[str, Any]
+
+
+@dataclass
+class Phase:
+    name: str
+    role: str  # pipeline | baseline
+    feeds: int
+    rounds: list[Round]
+
+    def median_round(self) -> Round:
+        ordered = sorted(self.rounds, key=lambda r: r.seconds)
+        return ordered[(len(ordered) - 1) // 2]
+
+    def as_dict(self) -> dict[str, Any]:
+        chosen = self.median_round()
+        return {
+            "name": self.name,
+            "role": self.role,
+            "feeds": self.feeds,
+            "rounds": len(self.rounds),
+            "seconds": round(chosen.seconds, 3),
+            "feeds_per_s": round(self.feeds / chosen.seconds, 1),
+            "all_rounds_feeds_per_s": [round(self.feeds / r.seconds, 1) for r in self.rounds],
+            "cpu_s_per_feed": round(chosen.cpu_seconds / self.feeds, 6),
+            "peak_rss_mb": round(chosen.peak_rss_mb, 1),
+            "ok": all(r.ok for r in self.rounds),
+            "detail": chosen.detail,
+        }
+
+
+class Bench:
+    """The shared state of one polling benchmark run."""
+
+    def __init__(self, services: Services, server: FeedServerProcess, urls: list[str]) -> None:
+        self.services = services
+        self.server = server
+        self.urls = urls
+        self.cpu = CpuMeter(exclude={server.pid})
+        self.rss = PeakRss(exclude={server.pid})
+        self.phases: dict[str, Phase] = {}
+
+    async def measure(
+        self,
+        name: str,
+        role: str,
+        work: Callable[[], Awaitable[Check]],
+        *,
+        prepare: Callable[[], Awaitable[None]] | None = None,
+    ) -> Round:
+        """Time ``work`` (not ``prepare``); its check runs after the clock stops."""
+        await self.server.reset()
+        if prepare is not None:
+            await prepare()
+        with Stopwatch(self.cpu, self.rss) as watch:
+            check = await work()
+        measured = watch.measured
+        ok, detail = await check()
+        result = Round(measured.seconds, measured.cpu_seconds, measured.peak_rss_mb, ok, detail)
+        phase = self.phases.setdefault(name, Phase(name, role, len(self.urls), []))
+        phase.rounds.append(result)
+        print(
+            f"  {name}: {phase.feeds / measured.seconds:,.0f} feeds/s "
+            f"({measured.seconds:.2f} s){'' if ok else '  [CHECK FAILED]'}",
+            flush=True,
+        )
+        return result
+
+    async def poll(self, name: str, expected: str) -> Round:
+        """Time one poll cycle of the real pipeline (making feeds due is not timed)."""
+        return await self.measure(
+            name,
+            "pipeline",
+            lambda: self.pipeline(expected),
+            prepare=lambda: make_due(self.services),
+        )
+
+    async def pipeline(self, expected: str) -> Check:
+        """One poll cycle over every feed; the check wants one fetch per feed."""
+        skipped_before = self.services.metrics.get(SKIPPED_METRIC)
+        fetcher = await loopback_fetcher(self.services.settings)  # no keep-alive carried over
+        try:
+            outcomes = await poll_all(self.services, fetcher, limit=len(self.urls))
+        finally:
+            await fetcher.close()
+
+        async def check() -> tuple[bool, dict[str, Any]]:
+            hits = await self.server.hits()
+            statuses = Counter(o.status for o in outcomes)
+            detail: dict[str, Any] = {
+                "outcomes": dict(statuses),
+                "new_items": sum(o.new_items for o in outcomes),
+                "alerts_queued": sum(o.queued for o in outcomes),
+                "parse_skipped": int(self.services.metrics.get(SKIPPED_METRIC) - skipped_before),
+                "http": hits.statuses,
+                "feeds_fetched_twice": hits.fetched_more_than_once(),
+            }
+            errors = [o.error for o in outcomes if o.error]
+            if errors:
+                detail["first_error"] = errors[0]
+            ok = (
+                len(outcomes) == len(self.urls)
+                and statuses[expected] == len(self.urls)
+                and hits.fetched_exactly_once()
+            )
+            return ok, detail
+
+        return check
+
+    async def bare(
+        self, *, etags: Sequence[str] | None, expected_status: int, keep: list[bytes] | None
+    ) -> Check:
+        fetched = await bare_fetch(
+            self.urls, concurrency=CONCURRENCY, etags=etags, keep_bodies=keep is not None
+        )
+        if keep is not None:
+            keep[:] = fetched.bodies
+
+        async def check() -> tuple[bool, dict[str, Any]]:
+            hits = await self.server.hits()
+            ok = fetched.statuses[expected_status] == len(self.urls) and hits.fetched_exactly_once()
+            return ok, {"http": dict(fetched.statuses), "errors": fetched.errors}
+
+        return check
+
+
+async def _warm_up(services: Services, bodies: Sequence[bytes]) -> None:
+    """Start both pool workers and import the parser there before anything is timed."""
+    pool = services.parse_pool
+    assert pool is not None
+    sample = list(bodies[:4]) * 2
+    await pool_parse(pool, adapter, sample)
+    await pool_parse(pool, plain_feedparser, sample)
+
+
+async def run_async(feeds: int, *, rounds: int, follows: int, workdir: Path) -> dict[str, Any]:
+    headlines = load_headlines()
+    server = FeedServerProcess(feeds)
+    server.start()
+    services: Services | None = None
+    try:
+        urls = [feed_url(server.port, i) for i in range(feeds)]
+        settings = poll_settings(
+            f"sqlite+aiosqlite:///{workdir / 'poll.db'}", concurrency=CONCURRENCY
+        )
+        services = await open_services(settings)
+        await add_feeds(services, urls)
+        channels = [GUILD_ID * 1000 + c for c in range(CHANNELS)]
+        stored_follows = await add_follows(
+            services,
+            follow_texts(headlines, follows, seed=20140501),
+            guild_id=GUILD_ID,
+            channel_ids=channels,
+            first_user_id=5_000_000,
+        )
+        bench = Bench(services, server, urls)
+        pool = services.parse_pool
+        assert pool is not None
+        v1: list[bytes] = []
+        with bench.rss:
+            await server.set_mode(version=1, validators=True)
+            await bench.measure(
+                "bare aiohttp 200 (v1, warm-up)",
+                "baseline",
+                lambda: bench.bare(etags=None, expected_status=200, keep=v1),
+            )
+            await _warm_up(services, v1)
+            await bench.poll(FIRST_POLL, "baseline")
+
+            # Changed: every feed has 50 new items (version 2).
+            bodies: list[bytes] = []
+            await server.set_mode(version=2, validators=True)
+            await bench.measure(
+                BARE_200,
+                "baseline",
+                lambda: bench.bare(etags=None, expected_status=200, keep=bodies),
+            )
+
+            async def parse_all(job: Callable[[bytes], Any]) -> Check:
+                parsed = await pool_parse(pool, job, bodies)
+
+                async def check() -> tuple[bool, dict[str, Any]]:
+                    return len(parsed) == len(bodies), {}
+
+                return check
+
+            await bench.measure(PLAIN_PARSE, "baseline", lambda: parse_all(plain_feedparser))
+            await bench.measure(ADAPTER_PARSE, "baseline", lambda: parse_all(adapter))
+            await bench.poll(CHANGED, "new")
+
+            etags = [version_etag(i, 2) for i in range(feeds)]
+            for _ in range(rounds):
+                await bench.measure(
+                    BARE_304,
+                    "baseline",
+                    lambda: bench.bare(etags=etags, expected_status=304, keep=None),
+                )
+                await bench.poll(NOT_MODIFIED, "unchanged")
+            await server.set_mode(version=2, validators=False)
+            for _ in range(rounds):
+                await bench.measure(
+                    BARE_SAME,
+                    "baseline",
+                    lambda: bench.bare(etags=None, expected_status=200, keep=None),
+                )
+                await bench.poll(HASH_SKIP, "unchanged")
+        body_sizes = [len(b) for b in v1]
+        return {
+            "feeds": feeds,
+            "items_per_feed": ITEMS_PER_FEED,
+            "mean_body_bytes": round(sum(body_sizes) / max(1, len(body_sizes))),
+            "concurrency": CONCURRENCY,
+            "parse_workers": settings.polling.parse_workers,
+            "follows": stored_follows,
+            "cheap_phase_rounds": rounds,
+            "phases": [p.as_dict() for p in bench.phases.values()],
+            "targets": _targets(bench.phases),
+        }
+    finally:
+        if services is not None:
+            await services.close()
+        await server.close_control()
+        server.stop()
+
+
+def _rate(phases: dict[str, Phase], name: str) -> float:
+    phase = phases[name]
+    return phase.feeds / phase.median_round().seconds
+
+
+def _targets(phases: dict[str, Phase]) -> list[dict[str, Any]]:
+    r304 = _rate(phases, NOT_MODIFIED)
+    bare304 = _rate(phases, BARE_304)
+    changed = _rate(phases, CHANGED)
+    plain = _rate(phases, PLAIN_PARSE)
+    return [
+        {
+            "target": f"304 polling >= {TARGET_304_RATIO:.0%} of bare aiohttp 304",
+            "measured": f"{r304 / bare304:.0%} ({r304:,.0f} vs {bare304:,.0f} feeds/s)",
+            "met": r304 >= TARGET_304_RATIO * bare304,
+        },
+        {
+            "target": f"304 polling >= {TARGET_304_RATE:,.0f} feeds/s",
+            "measured": f"{r304:,.0f} feeds/s",
+            "met": r304 >= TARGET_304_RATE,
+        },
+        {
+            "target": f"changed >= {TARGET_CHANGED_RATIO:.0%} of plain feedparser in the pool",
+            "measured": f"{changed / plain:.0%} ({changed:,.0f} vs {plain:,.0f} feeds/s)",
+            "met": changed >= TARGET_CHANGED_RATIO * plain,
+        },
+    ]
+
+
+def run(quick: bool, *, feeds: int | None = None) -> dict[str, Any]:
+    count = feeds or (1_000 if quick else 5_000)
+    with tempfile.TemporaryDirectory(prefix="sw-bench-poll-") as tmp:
+        return asyncio.run(run_async(count, rounds=3, follows=FOLLOWS, workdir=Path(tmp)))
+
+
+def markdown(result: dict[str, Any]) -> str:
+    rows = []
+    for p in result["phases"]:
+        detail = p["detail"]
+        notes = []
+        if "outcomes" in detail:
+            notes.append(",".join(f"{k}={v}" for k, v in sorted(detail["outcomes"].items())))
+            if detail["new_items"]:
+                notes.append(f"{detail['new_items']:,} items stored")
+            if detail["alerts_queued"]:
+                notes.append(f"{detail['alerts_queued']:,} alerts queued")
+            if detail["parse_skipped"]:
+                notes.append(f"{detail['parse_skipped']:,} parses skipped")
+        if "http" in detail:
+            notes.append("HTTP " + ",".join(f"{k}x{v}" for k, v in sorted(detail["http"].items())))
+        rounds = p["all_rounds_feeds_per_s"]
+        rows.append(
+            [
+                p["name"],
+                p["role"],
+                f"{p['feeds_per_s']:,.0f}",
+                f"{len(rounds)}"
+                + (f" ({min(rounds):,.0f}-{max(rounds):,.0f})" if len(rounds) > 1 else ""),
+                f"{p['seconds']:.2f}",
+                f"{p['cpu_s_per_feed'] * 1000:.2f}",
+                f"{p['peak_rss_mb']:,.0f}",
+                "yes" if p["ok"] else "NO",
+                "; ".join(notes),
+            ]
+        )
+    table = markdown_table(
+        [
+            "phase",
+            "role",
+            "feeds/s (median)",
+            "rounds (range)",
+            "s",
+            "CPU ms/feed",
+            "peak RSS MB",
+            "checks",
+            "notes",
+        ],
+        rows,
+    )
+    targets = markdown_table(
+        ["target", "measured", "met"],
+        [[t["target"], t["measured"], "yes" if t["met"] else "NO"] for t in result["targets"]],
+    )
+    head = (
+        f"{result['feeds']:,} feeds x {result['items_per_feed']} items "
+        f"(~{result['mean_body_bytes'] / 1024:.0f} KB each), concurrency "
+        f"{result['concurrency']}, {result['parse_workers']} parse workers (spawn), "
+        f"{result['follows']:,} follows; SQLite. CPU = this process + parse pool."
+    )
+    return f"{head}\n\n{table}\n\n{targets}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--quick", action="store_true", help="1,000 feeds instead of 5,000")
+    parser.add_argument("--feeds", type=int, default=None)
+    args = parser.parse_args()
+    print(markdown(run(args.quick, feeds=args.feeds)))
+
+
+if __name__ == "__main__":
+    main()
