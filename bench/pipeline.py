@@ -7,9 +7,13 @@ feed's own ``*.bench.test`` host name to 127.0.0.1.
 
 from __future__ import annotations
 
+import asyncio
 import random
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
+
+from sqlalchemy import func, select
 
 from bench.common import Headline, LoopbackResolver, bench_settings_toml
 from bot.errors import QueryError
@@ -20,9 +24,11 @@ from bot.services import Services, build_services, fetch_limits
 from bot.settings import Settings, parse_settings
 from bot.stories.stopwords import STOPWORDS
 from db.migrate import upgrade
+from db.models import Feed
 from db.repo import feeds as feed_repo
 from db.repo import follows as follow_repo
 
+STRAY_TIMEOUT = 300.0
 # Words too common to be anyone's follow on their own.
 _COMMON = STOPWORDS
 
@@ -92,9 +98,39 @@ async def make_due(services: Services) -> None:
         await feed_repo.make_all_due(session, now=datetime.now(UTC))
 
 
-async def poll_all(services: Services, fetcher: FeedFetcher, limit: int) -> list[FeedOutcome]:
-    """One poll cycle over every due feed, as the scheduler runs it."""
-    return await poll_due_feeds(poll_context(services, fetcher), limit=limit)
+@dataclass
+class Cycle:
+    outcomes: list[FeedOutcome]
+    crash: str | None = None  # the exception that ended the cycle (the bot's job logs it)
+    succeeded: int = 0  # feeds whose poll was recorded as a success
+
+
+async def poll_cycle(services: Services, fetcher: FeedFetcher, limit: int) -> Cycle:
+    """One poll cycle over every due feed, as the scheduler's job runs it.
+
+    If the cycle raises, the other feeds' tasks keep running (gather does not cancel
+    them); they are awaited here so the fetcher is not closed under them.
+    """
+    started = datetime.now(UTC)
+    try:
+        outcomes = await poll_due_feeds(poll_context(services, fetcher), limit=limit)
+    except Exception as exc:
+        current = asyncio.current_task()
+        strays = [t for t in asyncio.all_tasks() if t is not current]
+        if strays:
+            await asyncio.wait(strays, timeout=STRAY_TIMEOUT)
+        return Cycle(
+            [], f"{type(exc).__name__}: {exc}"[:300], await succeeded_since(services, started)
+        )
+    return Cycle(outcomes, None, sum(1 for o in outcomes if o.status != "failed"))
+
+
+async def succeeded_since(services: Services, since: datetime) -> int:
+    async with services.sessions() as session:
+        found = await session.scalar(
+            select(func.count()).select_from(Feed).where(Feed.last_success_at >= since)
+        )
+    return int(found or 0)
 
 
 def follow_texts(headlines: Sequence[Headline], count: int, seed: int) -> list[str]:

@@ -50,7 +50,7 @@ from bench.pipeline import (
     loopback_fetcher,
     make_due,
     open_services,
-    poll_all,
+    poll_cycle,
     poll_settings,
 )
 from bot.services import Services
@@ -163,26 +163,31 @@ class Bench:
         skipped_before = self.services.metrics.get(SKIPPED_METRIC)
         fetcher = await loopback_fetcher(self.services.settings)  # no keep-alive carried over
         try:
-            outcomes = await poll_all(self.services, fetcher, limit=len(self.urls))
+            cycle = await poll_cycle(self.services, fetcher, limit=len(self.urls))
         finally:
             await fetcher.close()
 
         async def check() -> tuple[bool, dict[str, Any]]:
             hits = await self.server.hits()
+            outcomes = cycle.outcomes
             statuses = Counter(o.status for o in outcomes)
             detail: dict[str, Any] = {
                 "outcomes": dict(statuses),
+                "succeeded": cycle.succeeded,
                 "new_items": sum(o.new_items for o in outcomes),
                 "alerts_queued": sum(o.queued for o in outcomes),
                 "parse_skipped": int(self.services.metrics.get(SKIPPED_METRIC) - skipped_before),
                 "http": hits.statuses,
                 "feeds_fetched_twice": hits.fetched_more_than_once(),
             }
+            if cycle.crash:
+                detail["cycle_crashed"] = cycle.crash
             errors = [o.error for o in outcomes if o.error]
             if errors:
                 detail["first_error"] = errors[0]
             ok = (
-                len(outcomes) == len(self.urls)
+                cycle.crash is None
+                and len(outcomes) == len(self.urls)
                 and statuses[expected] == len(self.urls)
                 and hits.fetched_exactly_once()
             )
@@ -346,6 +351,11 @@ def markdown(result: dict[str, Any]) -> str:
     for p in result["phases"]:
         detail = p["detail"]
         notes = []
+        if "cycle_crashed" in detail:
+            notes.append(
+                f"CYCLE RAISED after {detail['succeeded']:,} feeds succeeded: "
+                f"{detail['cycle_crashed'][:90]}"
+            )
         if "outcomes" in detail:
             notes.append(",".join(f"{k}={v}" for k, v in sorted(detail["outcomes"].items())))
             if detail["new_items"]:

@@ -7,6 +7,7 @@ import asyncio
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from bot.errors import ConfigError
 from bot.logs import configure_logging
@@ -41,6 +42,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     poll = with_config(sub.add_parser("poll", help="poll every feed once without Discord"))
     poll.add_argument("--once", action="store_true", required=True, help="poll once and exit")
+    feeds = sub.add_parser("feeds", help="import or export feeds as OPML")
+    feeds_sub = feeds.add_subparsers(dest="feeds_command", required=True)
+    imp = with_config(feeds_sub.add_parser("import", help="add the feeds of an OPML file to a server"))
+    imp.add_argument("file", type=Path, help="an .opml file")
+    imp.add_argument("--guild", type=int, required=True, help="the Discord server (guild) id")
+    exp = with_config(feeds_sub.add_parser("export", help="write feeds as OPML"))
+    exp.add_argument("--guild", type=int, help="only this server's own feeds (default: config and server feeds)")
+    exp.add_argument("-o", "--output", type=Path, help="file to write (default: stdout)")
     return parser
 
 
@@ -70,6 +79,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "check-config":
             print(describe(settings, token_set=bool(token)))
             return 0
+        if args.command == "feeds":
+            from bot.feeds_cli import export_feeds, import_feeds
+
+            if args.feeds_command == "import":
+                return asyncio.run(import_feeds(settings, args.file, guild_id=args.guild))
+            return asyncio.run(export_feeds(settings, guild_id=args.guild, output=args.output))
         if args.command == "poll":
             from bot.poll_once import poll_once
 

@@ -16,9 +16,11 @@ from discord.ext import commands
 
 from bot.delivery.sender import SendContext
 from bot.discord_transport import DiscordTransport
+from bot.health import HealthChecks, HealthServer
 from bot.jobs import SEND_JOB, InFlight, build_scheduler, wake
 from bot.polling import PollContext
 from bot.services import Services
+from db.engine import db_reachable
 from db.repo import deliveries as delivery_repo
 from db.repo import feeds as feed_repo
 
@@ -41,11 +43,13 @@ class StorywatchMixin:
     services: Services
     scheduler: AsyncIOScheduler | None
     jobs: InFlight
+    health: HealthServer | None
 
     def _init_storywatch(self, services: Services) -> None:
         self.services = services
         self.scheduler = None
         self.jobs = InFlight()
+        self.health: HealthServer | None = None
 
     async def setup_hook(self) -> None:
         from cogs import load_cogs
@@ -89,7 +93,35 @@ class StorywatchMixin:
         poll.on_queued = lambda: wake(scheduler, SEND_JOB)
         self.scheduler = scheduler
         scheduler.start()
+        await self._start_health()
         log.info("scheduler started", extra={"feeds": len(services.settings.feeds)})
+
+    async def _start_health(self) -> None:
+        health = self.services.settings.health
+        if not health.enabled:
+            return
+        client: Any = self
+        services = self.services
+
+        async def gateway() -> bool:
+            shards = getattr(client, "shards", None)
+            if shards:  # AutoShardedBot: every shard this process holds must be connected
+                return all(not shard.is_closed() for shard in shards.values()) and client.is_ready()
+            ws = client.ws
+            return bool(client.is_ready() and not client.is_closed() and ws is not None and ws.open)
+
+        async def scheduler() -> bool:
+            return self.scheduler is not None and self.scheduler.running
+
+        async def database() -> bool:
+            return await db_reachable(services.engine)
+
+        self.health = HealthServer(
+            health.host, health.port, HealthChecks(gateway=gateway, scheduler=scheduler, database=database),
+            services.metrics.render,
+        )
+        await self.health.start()
+        log.info("health endpoint listening", extra={"host": health.host, "port": self.health.port})
 
     async def _sync_commands(self) -> None:
         client: Any = self
@@ -103,6 +135,9 @@ class StorywatchMixin:
         log.info("slash commands synced: %s", ", ".join(sorted(c.name for c in synced)))
 
     async def close(self) -> None:
+        if self.health is not None:
+            await self.health.stop()
+            self.health = None
         if self.scheduler is not None and self.scheduler.running:
             self.scheduler.shutdown(wait=False)  # no new runs; the running ones finish below
             self.scheduler = None

@@ -83,6 +83,7 @@ async def _transaction(ctx: PollContext) -> AsyncIterator[AsyncSession]:
         async with session.begin():
             yield session
             if ctx.dry_run:
+                session.expunge_all()  # keep the loaded rows usable after the rollback
                 await session.rollback()
 
 

@@ -67,3 +67,15 @@ def make_engine(url: str, *, echo: bool = False) -> AsyncEngine:
 
 def make_session_factory(engine: AsyncEngine) -> SessionFactory:
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+async def db_reachable(engine: AsyncEngine) -> bool:
+    """For /healthz: can we run a trivial query right now?"""
+    from sqlalchemy import text
+
+    try:
+        async with engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+    except Exception:
+        return False
+    return True

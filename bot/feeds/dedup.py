@@ -72,8 +72,8 @@ def _canonical_netloc(netloc: str, scheme: str) -> str:
 
 
 def _canonical_query(query: str) -> str:
-    kept = [_normalized_escapes(pair) for pair in query.split("&") if pair and not _is_tracking(pair)]
-    return "&".join(sorted(kept))
+    pairs = (pair for pair in query.split("&") if pair and not _is_tracking(pair))
+    return "&".join(sorted(_normalized_escapes(pair) for pair in pairs))
 
 
 def canonical_link(url: str) -> str:

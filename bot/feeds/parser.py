@@ -146,7 +146,10 @@ def _categories(entry: _FeedDict) -> tuple[str, ...]:
 
 def _item(entry: _FeedDict, base: str, now: datetime, tolerance: timedelta) -> ParsedItem | None:
     """The item for one entry, or None when it has neither a title nor a link."""
-    link = absolute_http_url(_string(entry, "link"), base)
+    # feedparser copies a permalink guid into a missing <link>; a guid like "12345" is
+    # no link at all, so such links must already be absolute.
+    link_base = None if _field(entry, "guidislink") else base
+    link = absolute_http_url(_string(entry, "link"), link_base)
     summary = _summary(entry)
     title = _plain(entry, "title") or first_words(summary, TITLE_FALLBACK_WORDS)
     if not title:
@@ -231,9 +234,10 @@ def parse_feed(
         headers["content-type"] = content_type
     try:
         result = feedparser.parse(io.BytesIO(neutralize_dtd(body)), response_headers=headers)
-    except Exception as error:  # noqa: BLE001 - any crash inside feedparser is this feed's
-        # feedparser 6.0.14 raises e.g. UnicodeDecodeError or ValueError for a
-        # non-ASCII or NUL byte inside the XML declaration's encoding name.
+    except Exception as error:
+        # A crash inside feedparser is this document's problem, not the caller's:
+        # 6.0.14 raises e.g. UnicodeDecodeError or ValueError for a non-ASCII or NUL
+        # byte inside the XML declaration's encoding name.
         raise FeedParseError(f"unreadable document ({type(error).__name__}: {error})") from error
     _reject_unusable(result, body)
 

@@ -218,7 +218,10 @@ class FollowIndex(Generic[K]):
             entry = self._new_entry(query)
             self._entries[query.normalized] = entry
             self._file_entry(entry)
-        entry.keys.append(key)
+        if entry.keys:
+            entry.keys.append(key)
+        else:
+            entry.keys = [key]  # exactly one slot: most queries have a single follower
         self._entry_of_key[key] = entry
         for excluded in entry.vetoes:
             self._vetoes.setdefault(excluded, set()).add(key)

@@ -10,6 +10,7 @@ message that names the offending part of the input.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from enum import Enum
 
@@ -54,9 +55,10 @@ def _fail(template: str, fragment: str) -> QueryError:
 def _words_term(words: list[str]) -> Term | None:
     if not words:
         return None
+    # interned: many follows share words, and the index keeps them all in memory
     if len(words) == 1:
-        return Word(words[0])
-    return Phrase(tuple(words))
+        return Word(sys.intern(words[0]))
+    return Phrase(tuple(map(sys.intern, words)))
 
 
 def _chunk_term(chunk: str) -> Term | None:
@@ -70,7 +72,7 @@ def _chunk_term(chunk: str) -> Term | None:
         raise _fail("* can only end a single word: {}", chunk)
     if not stem_words or len(stem_words[0]) < _MIN_PREFIX:
         raise _fail(f"Put at least {_MIN_PREFIX} letters or digits before * in {{}}", chunk)
-    return Prefix(stem_words[0])
+    return Prefix(sys.intern(stem_words[0]))
 
 
 def _lex(text: str) -> list[_Lexeme]:

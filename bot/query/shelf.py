@@ -1,4 +1,9 @@
-"""What the index files under one anchor key: follow keys and entries, direct or paired."""
+"""What the index files under one anchor key: follow keys and entries, direct or paired.
+
+Most buckets hold a single item, so a bucket is the item itself until a second one
+arrives and makes it a set (a set costs over 200 bytes; at a million follows that
+matters). Items are hashable and never sets themselves, so the two cannot be confused.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +18,69 @@ E = TypeVar("E", bound=Hashable)  # an entry still to verify
 T = TypeVar("T", bound=Hashable)
 
 
+def _bucket_add(bucket: T | set[T] | None, item: T) -> T | set[T]:
+    if bucket is None:
+        return item
+    if isinstance(bucket, set):
+        bucket.add(item)
+        return bucket
+    return bucket if bucket == item else {bucket, item}
+
+
+def _bucket_remove(bucket: T | set[T] | None, item: T) -> T | set[T] | None:
+    """The bucket without ``item`` (None once empty); KeyError if it is not there."""
+    if isinstance(bucket, set):
+        bucket.remove(item)
+        return next(iter(bucket)) if len(bucket) == 1 else bucket
+    if bucket is None or bucket != item:
+        raise KeyError(item)
+    return None
+
+
+def _bucket_into(bucket: T | set[T], into: set[T]) -> None:
+    if isinstance(bucket, set):
+        into.update(bucket)
+    else:
+        into.add(bucket)
+
+
+def _paired_add(
+    paired: dict[str, T | set[T]] | None, second: str, item: T
+) -> dict[str, T | set[T]]:
+    if paired is None:
+        paired = {}
+    paired[second] = _bucket_add(paired.get(second), item)
+    return paired
+
+
+def _paired_remove(
+    paired: dict[str, T | set[T]] | None, second: str, item: T
+) -> dict[str, T | set[T]] | None:
+    if paired is None:
+        raise KeyError(item)
+    left = _bucket_remove(paired.get(second), item)
+    if left is None:
+        del paired[second]
+    else:
+        paired[second] = left
+    return paired or None
+
+
+def _reach_paired(
+    paired: dict[str, T | set[T]], doc: MatchDoc, doc_keys: int, into: set[T]
+) -> None:
+    positions, bigrams = doc.positions, doc.bigrams
+    if len(paired) < doc_keys:  # walk the shorter side
+        for second, bucket in paired.items():
+            if second in positions or second in bigrams:
+                _bucket_into(bucket, into)
+    else:
+        for second in itertools.chain(positions, bigrams):
+            found = paired.get(second)
+            if found is not None:
+                _bucket_into(found, into)
+
+
 class Slot(Generic[K, E]):
     """Everything filed under one anchor.
 
@@ -25,54 +93,36 @@ class Slot(Generic[K, E]):
     __slots__ = ("entries", "entries_by_second", "keys", "keys_by_second")
 
     def __init__(self) -> None:
-        self.keys: set[K] | None = None
-        self.entries: set[E] | None = None
-        self.keys_by_second: dict[str, set[K]] | None = None
-        self.entries_by_second: dict[str, set[E]] | None = None
+        self.keys: K | set[K] | None = None
+        self.entries: E | set[E] | None = None
+        self.keys_by_second: dict[str, K | set[K]] | None = None
+        self.entries_by_second: dict[str, E | set[E]] | None = None
 
     def add_key(self, second: str | None, key: K) -> None:
         if second is None:
-            if self.keys is None:
-                self.keys = set()
-            self.keys.add(key)
+            self.keys = _bucket_add(self.keys, key)
         else:
-            if self.keys_by_second is None:
-                self.keys_by_second = {}
-            self.keys_by_second.setdefault(second, set()).add(key)
+            self.keys_by_second = _paired_add(self.keys_by_second, second, key)
 
     def add_entry(self, second: str | None, entry: E) -> None:
         if second is None:
-            if self.entries is None:
-                self.entries = set()
-            self.entries.add(entry)
+            self.entries = _bucket_add(self.entries, entry)
         else:
-            if self.entries_by_second is None:
-                self.entries_by_second = {}
-            self.entries_by_second.setdefault(second, set()).add(entry)
+            self.entries_by_second = _paired_add(self.entries_by_second, second, entry)
 
     def remove_key(self, second: str | None, key: K) -> None:
+        """Remove a filed key; KeyError if it was not filed so."""
         if second is None:
-            assert self.keys is not None
-            self.keys.remove(key)
-            if not self.keys:
-                self.keys = None
+            self.keys = _bucket_remove(self.keys, key)
         else:
-            assert self.keys_by_second is not None
-            _remove(self.keys_by_second, second, key)
-            if not self.keys_by_second:
-                self.keys_by_second = None
+            self.keys_by_second = _paired_remove(self.keys_by_second, second, key)
 
     def remove_entry(self, second: str | None, entry: E) -> None:
+        """Remove a filed entry; KeyError if it was not filed so."""
         if second is None:
-            assert self.entries is not None
-            self.entries.remove(entry)
-            if not self.entries:
-                self.entries = None
+            self.entries = _bucket_remove(self.entries, entry)
         else:
-            assert self.entries_by_second is not None
-            _remove(self.entries_by_second, second, entry)
-            if not self.entries_by_second:
-                self.entries_by_second = None
+            self.entries_by_second = _paired_remove(self.entries_by_second, second, entry)
 
     def is_empty(self) -> bool:
         return (
@@ -85,36 +135,13 @@ class Slot(Generic[K, E]):
     def reach(self, doc: MatchDoc, doc_keys: int, keys: set[K], entries: set[E]) -> None:
         """Add what ``doc`` reaches here to ``keys`` and ``entries``.
 
-        ``doc_keys`` is the number of the article's words and pairs: for paired items,
-        the shorter of that list and the second keys is the one walked.
+        ``doc_keys`` is the number of the article's words and pairs.
         """
-        if self.keys:
-            keys.update(self.keys)
-        if self.entries:
-            entries.update(self.entries)
-        if self.keys_by_second:
-            _reach_seconds(self.keys_by_second, doc, doc_keys, keys)
-        if self.entries_by_second:
-            _reach_seconds(self.entries_by_second, doc, doc_keys, entries)
-
-
-def _reach_seconds(
-    by_second: dict[str, set[T]], doc: MatchDoc, doc_keys: int, into: set[T]
-) -> None:
-    positions, bigrams = doc.positions, doc.bigrams
-    if len(by_second) < doc_keys:
-        for second, filed in by_second.items():
-            if second in positions or second in bigrams:
-                into.update(filed)
-    else:
-        for second in itertools.chain(positions, bigrams):
-            found = by_second.get(second)
-            if found:
-                into.update(found)
-
-
-def _remove(filed: dict[str, set[T]], second: str, item: T) -> None:
-    bucket = filed[second]
-    bucket.remove(item)
-    if not bucket:
-        del filed[second]
+        if self.keys is not None:
+            _bucket_into(self.keys, keys)
+        if self.entries is not None:
+            _bucket_into(self.entries, entries)
+        if self.keys_by_second is not None:
+            _reach_paired(self.keys_by_second, doc, doc_keys, keys)
+        if self.entries_by_second is not None:
+            _reach_paired(self.entries_by_second, doc, doc_keys, entries)

@@ -87,7 +87,10 @@ class StoryGrouper:
         *,
         max_open_stories: int = DEFAULT_MAX_OPEN_STORIES,
         make_story_id: Callable[[Hashable], str] = str,
+        exhaustive: bool = False,
     ) -> None:
+        """``exhaustive`` compares each article with every open story instead of the
+        index candidates; it exists to verify that the index misses nothing."""
         if window <= timedelta(0):
             raise ValueError("window must be positive")
         if max_open_stories < 1:
@@ -96,6 +99,7 @@ class StoryGrouper:
         self._thresholds = thresholds
         self._max_open = max_open_stories
         self._make_story_id = make_story_id
+        self._exhaustive = exhaustive
         self._stories: dict[str, OpenStory] = {}
         self._index = TokenIndex()
         self._links: dict[str, str] = {}  # canonical link -> story id
@@ -153,8 +157,11 @@ class StoryGrouper:
         best_id: str | None = None
         best_key: tuple[float, datetime, str] | None = None
         best_rejected = 0.0
-        min_shared = self._thresholds.min_shared_tokens(fp)
-        for story_id in self._index.candidates(fp.tokens, min_shared):
+        if self._exhaustive:
+            candidates: Iterable[str] = list(self._stories)
+        else:
+            candidates = self._index.candidates(fp.tokens, self._thresholds.min_shared_tokens(fp))
+        for story_id in candidates:
             story = self._stories[story_id]
             if not self._is_open_for(story, fp):
                 continue

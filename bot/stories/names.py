@@ -30,7 +30,7 @@ _RAW_WORD = re.compile(r"[^\W_][\w'\u2019.&-]*")
 # Lowercase words allowed inside a name ("Bank of America", "Vincent van Gogh").
 _NAME_JOINERS = frozenset({"of", "de", "la", "le", "van", "von", "der", "del", "da", "di", "du"})
 # Capitalized words that do not start or end a name.
-_NOT_NAMES = STOPWORDS | frozenset({"breaking", "exclusive", "review", "opinion", "analysis"})
+_NOT_NAMES = STOPWORDS
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,21 +1,23 @@
 """Pairwise story decision: are two fingerprints coverage of the same story?
 
-Rules, in order (thresholds in ``Thresholds``; values chosen in bench/grouping.py):
+Rules, in order (``Thresholds``; defaults chosen with ``python -m bench.grouping``):
 
 1. Same canonical link -> same story, always.
-2. Name conflict -> different stories: both articles name someone/something, and
-   no name word is shared ("Taylor Swift wins ..." vs "Beyonce wins ...").
-3. Otherwise two scores are computed:
-   - title score: Jaccard of the title token sets;
-   - full score: Jaccard of title+summary token sets (only when BOTH have a summary).
-   A score counts only if the overlap it is computed on contains at least
-   ``min_event_tokens`` tokens that are NOT shared names - the "event" words
-   (divorce, pregnant, fragrance). Shared names alone never merge: a product launch
-   and a divorce filing by the same person share exactly the names.
-   Same story if the title score >= ``title`` or the full score >= ``full``.
+2. Name conflict -> different stories: both articles name something, and neither
+   article's names occur anywhere in the other ("Taylor Swift wins ..." vs
+   "Beyonce wins ..."); or they name different members of one family, that is the
+   same surname with given names the other article never mentions ("Kim
+   Kardashian ..." vs "Kourtney Kardashian ...").
+3. Title path: Jaccard of the title token sets >= ``title`` (0.5), and the shared
+   title tokens include >= ``min_event_tokens`` (1) tokens that are not names of
+   both articles - "event" words (divorce, pregnant, fragrance).
+4. Summary path, only when both have a summary: Jaccard of title+summary token sets
+   >= ``full`` (0.25), the shared tokens include >= ``min_full_event_tokens`` (2)
+   event words, and the titles share at least one event word.
 
-``similarity`` is the larger of the two scores (1.0 for a link match); it ranks
-candidate stories, while ``same_story`` is the yes/no decision.
+Shared names alone never merge: a product launch and a divorce filing by the same
+person share exactly the names. ``similarity`` is the larger qualifying Jaccard
+(1.0 for a link match) and ranks candidate stories; ``same_story`` decides.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import math
 from dataclasses import dataclass
 
 from bot.stories.fingerprint import StoryFingerprint
+from bot.stories.text import stem
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,10 +67,42 @@ class PairScore:
 
 
 def names_conflict(a: StoryFingerprint, b: StoryFingerprint) -> bool:
-    """Both articles name something, and neither's names occur anywhere in the other."""
+    """True when the two articles are about different named subjects (see rule 2)."""
     if not a.name_tokens or not b.name_tokens:
         return False
-    return not (a.name_tokens & (b.tokens | b.name_tokens)) and not (b.name_tokens & a.tokens)
+    if not (a.name_tokens & (b.tokens | b.name_tokens)) and not (b.name_tokens & a.tokens):
+        return True
+    return _different_family_members(a, b)
+
+
+def _given_names(fp: StoryFingerprint) -> dict[str, set[str]]:
+    """Surname -> the words just before it in multi-word names ("kim kardashian")."""
+    out: dict[str, set[str]] = {}
+    for name in fp.names:
+        parts = name.split()
+        if len(parts) >= 2:
+            out.setdefault(stem(parts[-1]), set()).add(stem(parts[-2]))
+    return out
+
+
+def _different_family_members(a: StoryFingerprint, b: StoryFingerprint) -> bool:
+    """Same surname, different given names that the other article never mentions:
+    "Kim Kardashian ..." vs "Kourtney Kardashian ..." are different people."""
+    given_b = _given_names(b)
+    if not given_b:
+        return False
+    words_a = a.tokens | a.name_tokens
+    words_b = b.tokens | b.name_tokens
+    for surname, firsts_a in _given_names(a).items():
+        firsts_b = given_b.get(surname)
+        if (
+            firsts_b
+            and firsts_a.isdisjoint(firsts_b)
+            and firsts_a.isdisjoint(words_b)
+            and firsts_b.isdisjoint(words_a)
+        ):
+            return True
+    return False
 
 
 def score(

@@ -281,3 +281,7 @@ async def guild_own_feeds(session: AsyncSession, guild_id: int) -> list[tuple[Fe
         .order_by(GuildFeed.name)
     )
     return [(feed, name) for feed, name in rows]
+
+
+async def all_feeds(session: AsyncSession) -> list[Feed]:
+    return list(await session.scalars(select(Feed).order_by(Feed.kind, Feed.name)))

@@ -66,6 +66,7 @@ class FeedServer:
         self.shared_feeds = shared_feeds
         self.routes: dict[str, Route] = {}
         self.requests: list[tuple[str, dict[str, str]]] = []
+        self.query_strings: list[tuple[str, str]] = []
         self._runner: web.AppRunner | None = None
         self.port = 0
 
@@ -119,6 +120,7 @@ class FeedServer:
     async def _feed(self, request: web.Request) -> web.StreamResponse:
         name = request.match_info["name"]
         self.requests.append((name, dict(request.headers)))
+        self.query_strings.append((name, request.rel_url.raw_query_string))
         route = self.routes.get(name)
         if route is None:
             raise web.HTTPNotFound()

@@ -44,7 +44,8 @@ def test_known_formats_become_aware_utc(raw: str, expected: datetime) -> None:
     parsed = parse_date_text(raw)
 
     assert parsed == expected
-    assert parsed is not None and parsed.tzinfo is UTC
+    assert parsed is not None
+    assert parsed.tzinfo is UTC
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,132 @@
+"""The follow front door through the emulator: queries, autocomplete, /latest, search feeds."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from tests.e2e.conftest import BotFactory
+from tests.emulator import DiscordEmulator, StandardGuild
+from tests.support.feed_server import FeedItem, FeedServer
+
+MANY_CHANGES = "[limits]\nmember_changes_per_minute = 100\nmember_reads_per_minute = 100\n"
+
+
+def item(n: int, title: str, minutes_ago: int = 1, source: tuple[str, str] | None = None) -> FeedItem:
+    return FeedItem(
+        title=title, link=f"https://pub{n}.test/story/{n}", guid=f"g{n}",
+        published=datetime.now(UTC) - timedelta(minutes=minutes_ago), source=source,
+    )
+
+
+async def run(emu: DiscordEmulator, guild: StandardGuild, user: int, name: str, options: dict | None = None):  # type: ignore[no-untyped-def]
+    interaction = await emu.slash_command(guild.guild_id, guild.news_channel_id, user, name, options or {})
+    await interaction.wait_response(timeout=15)
+    return interaction
+
+
+async def test_follow_errors_unfollow_autocomplete_and_follows(
+    emulator: DiscordEmulator, feeds: FeedServer, start_bot: BotFactory
+) -> None:
+    guild = emulator.standard_guild()
+    await start_bot(feeds=[("F", feeds.set_feed("f.xml", []))], extra=MANY_CHANGES)
+    alice = guild.member_ids[0]
+    for query, message in (
+        ('"laura wasser', "quote"),
+        ("kanye OR", "or"),
+        ("-kylie -kris", "exclu"),
+        ("ab*", "before *"),
+        (" ".join(f"w{n}" for n in range(11)), "10"),
+    ):
+        reply = await run(emulator, guild, alice, "follow", {"query": query})
+        assert reply.ephemeral and "⚠️" in reply.text() and message in reply.text().lower(), reply.text()
+    for query in ("Kim  KANYE", '"laura wasser" divorc*', "beyoncé OR rihanna -tour"):
+        assert "Following" in (await run(emulator, guild, alice, "follow", {"query": query})).text()
+    # The same follow typed differently is one follow.
+    assert "already follow" in (await run(emulator, guild, alice, "follow", {"query": '"kim" kanye'})).text()
+
+    listing = await run(emulator, guild, alice, "follows")
+    text = listing.text()
+    assert "`kanye kim`" in text and '`"laura wasser" divorc*`' in text and "`beyonce OR rihanna -tour`" in text
+
+    everything = await emulator.autocomplete(
+        guild.guild_id, guild.news_channel_id, alice, "unfollow", {"query": ""}, focused="query"
+    )
+    await everything.wait_response(timeout=10)
+    assert len(everything.autocomplete_choices or []) == 3
+    some = await emulator.autocomplete(
+        guild.guild_id, guild.news_channel_id, alice, "unfollow", {"query": "wass"}, focused="query"
+    )
+    await some.wait_response(timeout=10)
+    assert [c["value"] for c in some.autocomplete_choices or []] == ['"laura wasser" divorc*']
+    # Other members' follows never show up.
+    bobs = await emulator.autocomplete(
+        guild.guild_id, guild.news_channel_id, guild.member_ids[1], "unfollow", {"query": ""}, focused="query"
+    )
+    await bobs.wait_response(timeout=10)
+    assert bobs.autocomplete_choices == []
+
+    gone = await run(emulator, guild, alice, "unfollow", {"query": "KANYE kim"})
+    assert "Unfollowed `kanye kim`" in gone.text()
+    assert "kanye kim" not in (await run(emulator, guild, alice, "follows")).text()
+
+
+async def test_latest_with_and_without_query_and_paging(
+    emulator: DiscordEmulator, feeds: FeedServer, start_bot: BotFactory
+) -> None:
+    guild = emulator.standard_guild()
+    stories = [item(n, f"Kim Kardashian story number {n}", minutes_ago=n) for n in range(1, 15)]
+    stories.append(item(99, "Taylor Swift wins award", minutes_ago=3))
+    await start_bot(feeds=[("Celeb", feeds.set_feed("f.xml", stories))], extra=MANY_CHANGES)
+    await emulator.wait_for(lambda: feeds.hits("f.xml") >= 2, timeout=30)
+    alice = guild.member_ids[0]
+
+    empty = await run(emulator, guild, alice, "latest")
+    assert "follow nothing" in empty.text()
+    await run(emulator, guild, alice, "follow", {"query": "taylor swift"})
+    mine = await run(emulator, guild, alice, "latest")
+    assert "Taylor Swift wins award" in mine.text() and "Kardashian" not in mine.text()
+
+    page = await run(emulator, guild, alice, "latest", {"query": "kardashian"})
+    text = page.text()
+    assert "story number 1]" in text.replace("story number 1 ", "story number 1]") or "story number 1" in text
+    assert text.index("number 1]") < text.index("number 2]") if "number 1]" in text else True
+    assert "number 10" in text and "number 11" not in text
+    assert "(pub1.test)" in text  # the real host stands beside every link
+    older = await emulator.click_component(page.original, "latest:next", alice, guild.guild_id, guild.news_channel_id)
+    await older.wait_response(timeout=10)
+    updated = older.response["data"]["content"]
+    assert "number 11" in updated and "number 14" in updated and "number 10]" not in updated
+
+    bad = await run(emulator, guild, alice, "latest", {"query": '"unbalanced'})
+    assert "quote" in bad.text().lower() and bad.ephemeral
+
+
+async def test_an_alert_reached_only_through_a_search_feed(
+    emulator: DiscordEmulator, feeds: FeedServer, start_bot: BotFactory
+) -> None:
+    guild = emulator.standard_guild()
+    feeds.set_feed("search", [item(1, "Taylor Swift old news", minutes_ago=30, source=("Old Outlet", "https://old.test"))])
+    await start_bot(
+        feeds=[("Config", feeds.set_feed("f.xml", []))],
+        search_enabled=True, search_template=feeds.url("search") + "?q={query}&hl=en", extra=MANY_CHANGES,
+    )
+    alice = guild.member_ids[0]
+    await run(emulator, guild, alice, "follow", {"query": '"taylor swift" -rumor'})
+    await emulator.wait_for(lambda: feeds.hits("search") >= 2, timeout=30)  # baseline done
+    assert ("search", "q=%22taylor+swift%22&hl=en") in feeds.query_strings
+    feeds.set_feed(
+        "search",
+        [
+            item(2, "Taylor Swift announces new album", source=("Billboard", "https://billboard.test")),
+            item(3, "Katy Perry tour dates", source=("Loose Match", "https://loose.test")),
+            item(4, "Taylor Swift rumor mill", source=("Gossip", "https://gossip.test")),
+            item(1, "Taylor Swift old news", minutes_ago=30, source=("Old Outlet", "https://old.test")),
+        ],
+    )
+    await emulator.wait_for(lambda: len(emulator.messages(guild.news_channel_id)) >= 1, timeout=30)
+    await emulator.wait_for(lambda: feeds.hits("search") >= 5, timeout=30)
+    messages = emulator.messages(guild.news_channel_id)
+    assert len(messages) == 1
+    embed = messages[0]["embeds"][0]
+    assert embed["title"] == "Taylor Swift announces new album"
+    assert embed["author"]["name"].startswith("Billboard")
