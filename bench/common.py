@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import gzip
 import os
 import platform
 import resource
@@ -23,6 +24,7 @@ from aiohttp.abc import AbstractResolver, ResolveResult
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO / ".." / "shared"
 HEADLINES_TSV = SHARED / "stories" / "uci-entertainment-2014-05-01_2014-06-14.tsv"
+ALL_CATEGORIES_TSV = SHARED / "stories" / "uci-all-categories-2014-05-20_2014-05-31.tsv.gz"
 POSTGRES_ENV = "STORYWATCH_TEST_POSTGRES_URL"
 # Every feed URL of the benchmarks is on a host of this domain, resolved to 127.0.0.1.
 BENCH_DOMAIN = ".bench.test"
@@ -35,11 +37,13 @@ class Headline:
     publisher: str
     hostname: str
     timestamp_ms: int
+    category: str = ""  # b business, t science and technology, e entertainment, m health
 
 
 def load_headlines(path: Path = HEADLINES_TSV) -> list[Headline]:
-    """The UCI entertainment headlines, in file order (fixed, so every run sees the same)."""
-    with path.open(encoding="utf-8", newline="") as handle:
+    """UCI headlines (default: entertainment), in file order, so every run sees the same."""
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rt", encoding="utf-8", newline="") as handle:
         reader = csv.DictReader(handle, delimiter="\t", quoting=csv.QUOTE_NONE)
         return [
             Headline(
@@ -48,6 +52,7 @@ def load_headlines(path: Path = HEADLINES_TSV) -> list[Headline]:
                 publisher=row["PUBLISHER"],
                 hostname=row["HOSTNAME"],
                 timestamp_ms=int(row["TIMESTAMP"]),
+                category=row["CATEGORY"],
             )
             for row in reader
         ]

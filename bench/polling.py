@@ -378,7 +378,7 @@ def markdown(result: dict[str, Any]) -> str:
                 f"{p['cpu_s_per_feed'] * 1000:.2f}",
                 f"{p['peak_rss_mb']:,.0f}",
                 "yes" if p["ok"] else "NO",
-                "; ".join(notes),
+                "; ".join(notes).replace("\n", " ").replace("|", "/"),
             ]
         )
     table = markdown_table(

@@ -52,14 +52,27 @@ async def preview_feed(
     result = await fetcher.fetch(url, trusted=False)
     if result.body is None:
         raise FeedParseError("the server sent no feed document")
-    job = partial(parse_feed, result.body, url=result.final_url, fetched_at=utcnow(), content_type=result.content_type)
+    job = partial(
+        parse_feed,
+        result.body,
+        url=result.final_url,
+        fetched_at=utcnow(),
+        content_type=result.content_type,
+    )
     parsed = await asyncio.get_running_loop().run_in_executor(parse_pool, job)
     return result.final_url, parsed
 
 
 async def add_server_feed(
-    sessions: SessionFactory, fetcher: FeedFetcher, parse_pool: Executor | None, settings: Settings, *,
-    guild_id: int, user_id: int, url: str, name: str | None,
+    sessions: SessionFactory,
+    fetcher: FeedFetcher,
+    parse_pool: Executor | None,
+    settings: Settings,
+    *,
+    guild_id: int,
+    user_id: int,
+    url: str,
+    name: str | None,
 ) -> FeedPreview:
     async with sessions() as session:
         owned = await feed_repo.guild_feed_count(session, guild_id)
@@ -79,8 +92,13 @@ async def add_server_feed(
     now = utcnow()
     async with sessions.begin() as session:
         feed = await feed_repo.get_or_create_feed(
-            session, url=final_url, name=display, kind="server", trusted=False,
-            interval=settings.polling.interval_seconds, now=now,
+            session,
+            url=final_url,
+            name=display,
+            kind="server",
+            trusted=False,
+            interval=settings.polling.interval_seconds,
+            now=now,
         )
         if feed.kind == "search":
             raise AdminError("That address is one of Storywatch's own search feeds.")
@@ -91,22 +109,34 @@ async def add_server_feed(
             feed.enabled, feed.disabled_reason, feed.consecutive_failures = True, None, 0
             feed.next_poll_at = now
     return FeedPreview(
-        feed_id=feed.id, name=display, url=final_url, title=title,
-        headlines=[item.title for item in parsed.items[:3]], already_added=not added or feed.kind == "config",
+        feed_id=feed.id,
+        name=display,
+        url=final_url,
+        title=title,
+        headlines=[item.title for item in parsed.items[:3]],
+        already_added=not added or feed.kind == "config",
     )
 
 
-async def remove_server_feed(sessions: SessionFactory, *, guild_id: int, feed_id: int) -> str | None:
+async def remove_server_feed(
+    sessions: SessionFactory, *, guild_id: int, feed_id: int
+) -> str | None:
     """Unlink a server's feed; the feed itself goes when no server uses it any more."""
     async with sessions.begin() as session:
         return await feed_repo.unlink_guild_feed(session, guild_id=guild_id, feed_id=feed_id)
 
 
-async def server_feed_choices(sessions: SessionFactory, *, guild_id: int, typed: str) -> list[tuple[str, int]]:
+async def server_feed_choices(
+    sessions: SessionFactory, *, guild_id: int, typed: str
+) -> list[tuple[str, int]]:
     async with sessions() as session:
         rows = await feed_repo.guild_own_feeds(session, guild_id)
     needle = typed.casefold().strip()
-    return [(name, feed.id) for feed, name in rows if needle in name.casefold() or needle in feed.url.casefold()][:25]
+    return [
+        (name, feed.id)
+        for feed, name in rows
+        if needle in name.casefold() or needle in feed.url.casefold()
+    ][:25]
 
 
 @dataclass(frozen=True)
@@ -129,8 +159,14 @@ async def list_feeds(sessions: SessionFactory, *, guild_id: int) -> list[FeedLin
 
 def _line(feed: Feed, name: str) -> FeedLine:
     return FeedLine(
-        name=name, url=feed.url, kind=feed.kind, enabled=feed.enabled, last_success_at=feed.last_success_at,
-        last_error=feed.last_error, next_poll_at=feed.next_poll_at, disabled_reason=feed.disabled_reason,
+        name=name,
+        url=feed.url,
+        kind=feed.kind,
+        enabled=feed.enabled,
+        last_success_at=feed.last_success_at,
+        last_error=feed.last_error,
+        next_poll_at=feed.next_poll_at,
+        disabled_reason=feed.disabled_reason,
     )
 
 
@@ -156,10 +192,14 @@ async def guild_status(sessions: SessionFactory, *, guild_id: int) -> GuildStatu
         held = await delivery_repo.held_count(session, guild_id)
         missed = await delivery_repo.missed_count(session, guild_id)
     return GuildStatus(
-        follows_total=sum(n for _, n in by_channel), follows_by_channel=by_channel,
+        follows_total=sum(n for _, n in by_channel),
+        follows_by_channel=by_channel,
         feeds=[_line(f, n) for f, n in feeds],
         paused=[(p.channel_id, p.paused_reason or "unknown", p.paused_at) for p in paused],
-        last_alert_at=last, queue_length=queue, held=held, missed=missed,
+        last_alert_at=last,
+        queue_length=queue,
+        held=held,
+        missed=missed,
     )
 
 
@@ -174,7 +214,9 @@ class EffectiveSettings:
     allowed_channel_ids: list[int]
 
 
-async def effective_settings(sessions: SessionFactory, settings: Settings, *, guild_id: int) -> EffectiveSettings:
+async def effective_settings(
+    sessions: SessionFactory, settings: Settings, *, guild_id: int
+) -> EffectiveSettings:
     async with sessions() as session:
         row = await guild_repo.get(session, guild_id)
     alerts = settings.alerts
@@ -189,7 +231,9 @@ async def effective_settings(sessions: SessionFactory, settings: Settings, *, gu
         quiet_hours=pick(row and row.quiet_hours, alerts.quiet_hours),
         timezone=pick(row and row.timezone, alerts.timezone),
         search_feeds=pick(row and row.search_feeds, settings.search_feeds.enabled),
-        allowed_channel_ids=[int(c) for c in (row.allowed_channel_ids or "").split()] if row else [],
+        allowed_channel_ids=[int(c) for c in (row.allowed_channel_ids or "").split()]
+        if row
+        else [],
     )
 
 
@@ -213,7 +257,9 @@ def validate_timezone(name: str) -> str:
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise AdminError(f"Unknown time zone {name!r}: use a name like Europe/Paris or America/New_York.") from None
+        raise AdminError(
+            f"Unknown time zone {name!r}: use a name like Europe/Paris or America/New_York."
+        ) from None
     return name
 
 
@@ -235,7 +281,9 @@ async def update_settings(sessions: SessionFactory, *, guild_id: int, **changes:
         await guild_repo.update_settings(session, guild_id, **clean)
 
 
-async def toggle_allowed_channel(sessions: SessionFactory, *, guild_id: int, channel_id: int) -> list[int]:
+async def toggle_allowed_channel(
+    sessions: SessionFactory, *, guild_id: int, channel_id: int
+) -> list[int]:
     """Add or remove a channel from the server's follow channels; empty list means all."""
     async with sessions.begin() as session:
         row = await guild_repo.get(session, guild_id)
@@ -244,5 +292,7 @@ async def toggle_allowed_channel(sessions: SessionFactory, *, guild_id: int, cha
             current.remove(channel_id)
         else:
             current.append(channel_id)
-        await guild_repo.update_settings(session, guild_id, allowed_channel_ids=" ".join(map(str, current)) or None)
+        await guild_repo.update_settings(
+            session, guild_id, allowed_channel_ids=" ".join(map(str, current)) or None
+        )
     return current

@@ -44,11 +44,15 @@ def build_parser() -> argparse.ArgumentParser:
     poll.add_argument("--once", action="store_true", required=True, help="poll once and exit")
     feeds = sub.add_parser("feeds", help="import or export feeds as OPML")
     feeds_sub = feeds.add_subparsers(dest="feeds_command", required=True)
-    imp = with_config(feeds_sub.add_parser("import", help="add the feeds of an OPML file to a server"))
+    imp = with_config(
+        feeds_sub.add_parser("import", help="add the feeds of an OPML file to a server")
+    )
     imp.add_argument("file", type=Path, help="an .opml file")
     imp.add_argument("--guild", type=int, required=True, help="the Discord server (guild) id")
     exp = with_config(feeds_sub.add_parser("export", help="write feeds as OPML"))
-    exp.add_argument("--guild", type=int, help="only this server's own feeds (default: config and server feeds)")
+    exp.add_argument(
+        "--guild", type=int, help="only this server's own feeds (default: config and server feeds)"
+    )
     exp.add_argument("-o", "--output", type=Path, help="file to write (default: stdout)")
     return parser
 

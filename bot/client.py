@@ -87,7 +87,8 @@ class StorywatchMixin:
             parse_pool=services.parse_pool,
             matcher=services.matcher,
             worker_id=services.worker_id,
-            metrics=services.metrics, stories=services.stories,
+            metrics=services.metrics,
+            stories=services.stories,
         )
         scheduler = build_scheduler(services, poll, send, self.jobs)
         poll.on_queued = lambda: wake(scheduler, SEND_JOB)
@@ -117,7 +118,9 @@ class StorywatchMixin:
             return await db_reachable(services.engine)
 
         self.health = HealthServer(
-            health.host, health.port, HealthChecks(gateway=gateway, scheduler=scheduler, database=database),
+            health.host,
+            health.port,
+            HealthChecks(gateway=gateway, scheduler=scheduler, database=database),
             services.metrics.render,
         )
         await self.health.start()

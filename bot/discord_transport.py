@@ -20,7 +20,10 @@ T = TypeVar("T")
 def only_members(user_ids: Sequence[int]) -> discord.AllowedMentions:
     """Pings exactly these members: never @everyone, @here, roles or a replied user."""
     return discord.AllowedMentions(
-        everyone=False, roles=False, replied_user=False, users=[discord.Object(id=u) for u in user_ids]
+        everyone=False,
+        roles=False,
+        replied_user=False,
+        users=[discord.Object(id=u) for u in user_ids],
     )
 
 
@@ -45,8 +48,13 @@ class DiscordTransport:
         return self._client.get_partial_messageable(channel_id).get_partial_message(message_id)
 
     async def send(
-        self, channel_id: int, *, content: str | None, embed: dict[str, object] | None,
-        user_ids: Sequence[int], nonce: str,
+        self,
+        channel_id: int,
+        *,
+        content: str | None,
+        embed: dict[str, object] | None,
+        user_ids: Sequence[int],
+        nonce: str,
     ) -> int:
         channel = self._client.get_partial_messageable(channel_id)
         message = await _call(
@@ -59,11 +67,29 @@ class DiscordTransport:
         )
         return int(message.id)
 
+    async def send_dm(
+        self, user_id: int, *, content: str | None, embed: dict[str, object] | None, nonce: str
+    ) -> int:
+        channel = await _call(self._client.http.start_private_message(user_id))
+        messageable = self._client.get_partial_messageable(int(channel["id"]))
+        message = await _call(
+            messageable.send(
+                content=content,
+                embed=discord.Embed.from_dict(embed) if embed is not None else None,
+                nonce=nonce,
+                allowed_mentions=discord.AllowedMentions.none(),
+            )
+        )
+        return int(message.id)
+
     async def create_thread(self, channel_id: int, message_id: int, *, name: str) -> int:
         # Straight to the route: a partial message lacks the guild info discord.py wants.
         thread = await _call(
             self._client.http.start_thread_with_message(
-                channel_id, message_id, name=name[:100] or "More coverage", auto_archive_duration=1440
+                channel_id,
+                message_id,
+                name=name[:100] or "More coverage",
+                auto_archive_duration=1440,
             )
         )
         return int(thread["id"])
@@ -72,7 +98,9 @@ class DiscordTransport:
         await _call(self._client.http.edit_channel(thread_id, archived=False))
 
     async def edit_embed(self, channel_id: int, message_id: int, embed: dict[str, object]) -> None:
-        await _call(self._message(channel_id, message_id).edit(embed=discord.Embed.from_dict(embed)))
+        await _call(
+            self._message(channel_id, message_id).edit(embed=discord.Embed.from_dict(embed))
+        )
 
     async def notify_member(self, guild_id: int, user_id: int, text: str) -> bool:
         """A DM; when DMs are closed, the server's system channel if the bot may post there."""
@@ -88,7 +116,9 @@ class DiscordTransport:
             log.info("could not notify a member", extra={"guild_id": guild_id, "user_id": user_id})
             return False
         try:
-            await _call(channel.send(f"<@{user_id}> {text}", allowed_mentions=only_members([user_id])))
+            await _call(
+                channel.send(f"<@{user_id}> {text}", allowed_mentions=only_members([user_id]))
+            )
             return True
         except SendFailure:
             return False

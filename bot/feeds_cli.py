@@ -35,14 +35,22 @@ async def import_feeds(settings: Settings, path: Path, *, guild_id: int) -> int:
         for entry in parsed.feeds:
             try:
                 preview = await admin_service.add_server_feed(
-                    services.sessions, services.fetcher, None, settings,
-                    guild_id=guild_id, user_id=SYSTEM_USER, url=entry.url, name=entry.name,
+                    services.sessions,
+                    services.fetcher,
+                    None,
+                    settings,
+                    guild_id=guild_id,
+                    user_id=SYSTEM_USER,
+                    url=entry.url,
+                    name=entry.name,
                 )
             except (admin_service.AdminError, FeedError) as exc:
                 failures += 1
                 print(f"failed  {entry.url}: {exc}")
                 continue
-            print(f"{'exists ' if preview.already_added else 'added  '} {preview.url} ({preview.name})")
+            print(
+                f"{'exists ' if preview.already_added else 'added  '} {preview.url} ({preview.name})"
+            )
         for skipped in parsed.skipped:
             print(f"skipped {skipped}: not an http(s) feed URL")
     finally:
@@ -60,7 +68,9 @@ async def export_feeds(settings: Settings, *, guild_id: int | None, output: Path
         await upgrade(engine)
         async with make_session_factory(engine)() as session:
             if guild_id is None:
-                rows = [(f, f.name) for f in await feed_repo.all_feeds(session) if f.kind != "search"]
+                rows = [
+                    (f, f.name) for f in await feed_repo.all_feeds(session) if f.kind != "search"
+                ]
                 title = "Storywatch feeds"
             else:
                 rows = await feed_repo.guild_own_feeds(session, guild_id)

@@ -91,6 +91,8 @@ class FollowRef:
     channel_id: int
     user_id: int
     query: str
+    delivery: str = "instant"  # instant | hourly | daily
+    dm: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +101,40 @@ class ChannelAlert:
     channel_id: int
     user_ids: tuple[int, ...]
     queries: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryPlan:
+    """Where one matched item goes: channel alerts, direct messages, digest entries."""
+
+    channels: list[ChannelAlert]
+    direct: list[FollowRef]  # one DM per member (deduplicated)
+    digests: list[FollowRef]
+
+
+def plan_item(
+    follows: Iterable[FollowRef], *, visible_guilds: set[int] | None, matched: set[str]
+) -> DeliveryPlan:
+    """Split the follows an item matched by how their members want it."""
+    relevant = [
+        f
+        for f in follows
+        if f.query in matched and (visible_guilds is None or f.guild_id in visible_guilds)
+    ]
+    instant_here = [f for f in relevant if f.delivery == "instant" and not f.dm]
+    direct: dict[int, FollowRef] = {}
+    for f in relevant:
+        if f.delivery == "instant" and f.dm:
+            direct.setdefault(f.user_id, f)
+    digests: dict[tuple[int, int, str], FollowRef] = {}
+    for f in relevant:
+        if f.delivery in ("hourly", "daily"):
+            digests.setdefault((f.channel_id, f.user_id, f.delivery), f)
+    return DeliveryPlan(
+        channels=group_by_channel(instant_here, visible_guilds=None, matched=matched),
+        direct=list(direct.values()),
+        digests=list(digests.values()),
+    )
 
 
 def group_by_channel(

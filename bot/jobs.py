@@ -9,11 +9,16 @@ from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from bot.delivery.sender import SendContext, deliver_due, probe_paused_channels
+from bot.delivery.sender import (
+    SendContext,
+    deliver_due,
+    probe_paused_channels,
+    release_quiet_pings,
+    send_digests,
+)
 from bot.polling import PollContext, poll_due_feeds
 from bot.services import Services
 from db.repo import items as item_repo
-from db.repo import stories as story_repo
 
 log = logging.getLogger("storywatch.jobs")
 
@@ -22,6 +27,8 @@ SEND_JOB = "send-alerts"
 PRUNE_JOB = "prune-items"
 FOLLOWS_JOB = "sync-follows"
 PROBE_JOB = "probe-paused-channels"
+DIGEST_JOB = "send-digests"
+QUIET_JOB = "release-quiet-pings"
 
 
 class InFlight:
@@ -30,7 +37,9 @@ class InFlight:
     def __init__(self) -> None:
         self.tasks: set[asyncio.Task[None]] = set()
 
-    def guarded(self, name: str, work: Callable[[], Awaitable[object]]) -> Callable[[], Awaitable[None]]:
+    def guarded(
+        self, name: str, work: Callable[[], Awaitable[object]]
+    ) -> Callable[[], Awaitable[None]]:
         """A job that logs its own failure instead of killing the schedule."""
 
         async def run() -> None:
@@ -123,7 +132,27 @@ def build_scheduler(
         **common,
     )
     scheduler.add_job(
-        jobs.guarded(PROBE_JOB, lambda: probe_paused_channels(send)), "interval", minutes=30, id=PROBE_JOB, **common
+        jobs.guarded(PROBE_JOB, lambda: probe_paused_channels(send)),
+        "interval",
+        minutes=30,
+        id=PROBE_JOB,
+        **common,
+    )
+    scheduler.add_job(
+        jobs.guarded(DIGEST_JOB, lambda: send_digests(send)),
+        "interval",
+        seconds=30,
+        id=DIGEST_JOB,
+        next_run_time=now,
+        **common,
+    )
+    scheduler.add_job(
+        jobs.guarded(QUIET_JOB, lambda: release_quiet_pings(send)),
+        "interval",
+        seconds=60,
+        id=QUIET_JOB,
+        next_run_time=now,
+        **common,
     )
     return scheduler
 

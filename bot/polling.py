@@ -12,14 +12,15 @@ import logging
 import random
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import Executor
-from dataclasses import dataclass, field
 from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.delivery.timing import digest_due
 from bot.errors import FeedError, FeedParseError, HTTPStatusError
 from bot.feeds.model import ParsedFeed
 from bot.feeds.parser import parse_feed
@@ -31,15 +32,17 @@ from bot.fetch.schedule import (
     should_disable,
 )
 from bot.follow_matcher import FollowMatcher
-from bot.ingest import AlertDecider, FollowRef, group_by_channel, identity_for, to_rows
+from bot.ingest import AlertDecider, FollowRef, identity_for, plan_item, to_rows
 from bot.metrics import Metrics
 from bot.settings import Settings
 from bot.story_book import StoryBook
 from db.engine import SessionFactory
 from db.models import Feed
 from db.repo import deliveries as delivery_repo
+from db.repo import digests as digest_repo
 from db.repo import feeds as feed_repo
 from db.repo import follows as follow_repo
+from db.repo import guild_settings as guild_repo
 from db.repo import items as item_repo
 
 log = logging.getLogger("storywatch.poll")
@@ -79,12 +82,11 @@ class FeedOutcome:
 @asynccontextmanager
 async def _transaction(ctx: PollContext) -> AsyncIterator[AsyncSession]:
     """A write transaction; in a dry run it is rolled back, so trying a config changes nothing."""
-    async with ctx.sessions() as session:
-        async with session.begin():
-            yield session
-            if ctx.dry_run:
-                session.expunge_all()  # keep the loaded rows usable after the rollback
-                await session.rollback()
+    async with ctx.sessions() as session, session.begin():
+        yield session
+        if ctx.dry_run:
+            session.expunge_all()  # keep the loaded rows usable after the rollback
+            await session.rollback()
 
 
 def policy_for(settings: Settings, feed_kind: str) -> PollPolicy:
@@ -326,27 +328,68 @@ async def _queue_matches(
     ctx.metrics.inc("storywatch_matches_total", len(matched))
     queries = set().union(*matched.values())
     follows = [
-        FollowRef(f.guild_id, f.channel_id, f.user_id, f.query)
+        FollowRef(f.guild_id, f.channel_id, f.user_id, f.query, f.delivery, f.dm)
         for f in await follow_repo.follows_for_queries(session, queries)
-        if f.delivery == "instant"
     ]
     visible = await feed_repo.guilds_seeing_feed(session, feed)
     rows = dict(alertable)
     new: list[delivery_repo.NewDelivery] = []
+    digests: list[digest_repo.NewDigestEntry] = []
+    zones: dict[int, str] = {}
     for item_id, hits in matched.items():
-        for alert in group_by_channel(follows, visible_guilds=visible, matched=hits):
+        identity = identity_for(rows[item_id].article_key, item_id)
+        plan = plan_item(follows, visible_guilds=visible, matched=hits)
+        for alert in plan.channels:
             new.append(
                 delivery_repo.NewDelivery(
                     item_id=item_id,
                     guild_id=alert.guild_id,
                     channel_id=alert.channel_id,
-                    article_identity=identity_for(rows[item_id].article_key, item_id),
+                    article_identity=identity,
                     user_ids=alert.user_ids,
                     queries=alert.queries,
                 )
             )
             if ctx.dry_run:
                 outcome.would_alert.append((rows[item_id].title, [f"<#{alert.channel_id}>"]))
+        for ref in plan.direct:
+            new.append(
+                delivery_repo.NewDelivery(
+                    item_id=item_id,
+                    guild_id=ref.guild_id,
+                    channel_id=ref.user_id,
+                    article_identity=identity,
+                    user_ids=(ref.user_id,),
+                    queries=(ref.query,),
+                    kind="dm",
+                )
+            )
+        for ref in plan.digests:
+            if ref.guild_id not in zones:
+                zones[ref.guild_id] = await _guild_zone(ctx, session, ref.guild_id)
+            digests.append(
+                digest_repo.NewDigestEntry(
+                    guild_id=ref.guild_id,
+                    channel_id=ref.channel_id,
+                    user_id=ref.user_id,
+                    item_id=item_id,
+                    query=ref.query,
+                    period=ref.delivery,
+                    dm=ref.dm,
+                    due_at=digest_due(
+                        ref.delivery,
+                        now,
+                        tz=zones[ref.guild_id],
+                        digest_time=ctx.settings.alerts.digest_time,
+                    ),
+                )
+            )
     if ctx.dry_run:
         return 0
+    await digest_repo.add_entries(session, digests, now=now)
     return await delivery_repo.enqueue(session, new, now=now)
+
+
+async def _guild_zone(ctx: PollContext, session: AsyncSession, guild_id: int) -> str:
+    row = await guild_repo.get(session, guild_id)
+    return (row.timezone if row and row.timezone else None) or ctx.settings.alerts.timezone

@@ -80,8 +80,13 @@ async def build_services(settings: Settings, *, parse_in_processes: bool = True)
         )
     worker_id = f"{socket.gethostname()}:{os.getpid()}"
     services = Services(
-        settings=settings, engine=engine, sessions=make_session_factory(engine), fetcher=fetcher,
-        parse_pool=pool, matcher=FollowMatcher(), worker_id=worker_id,
+        settings=settings,
+        engine=engine,
+        sessions=make_session_factory(engine),
+        fetcher=fetcher,
+        parse_pool=pool,
+        matcher=FollowMatcher(),
+        worker_id=worker_id,
         stories=StoryBook(timedelta(hours=settings.alerts.story_window_hours)),
         limits=CommandLimits.per_minute(
             settings.limits.member_changes_per_minute,

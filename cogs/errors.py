@@ -37,7 +37,9 @@ async def reply_error(
     interaction: discord.Interaction, error: app_commands.AppCommandError
 ) -> None:
     original = error.original if isinstance(error, app_commands.CommandInvokeError) else error
-    if not isinstance(original, StorywatchError | app_commands.CheckFailure | app_commands.TransformerError):
+    if not isinstance(
+        original, StorywatchError | app_commands.CheckFailure | app_commands.TransformerError
+    ):
         log.error(
             "command failed",
             exc_info=original,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from bot.delivery.render import escape_markdown, linked_title, truncate
 from bot.admin_service import EffectiveSettings, FeedLine, GuildStatus
+from bot.delivery.render import escape_markdown, linked_title, truncate
 from bot.follow_service import LatestPage
 
 
@@ -61,7 +61,9 @@ def feed_lines(lines: list[FeedLine], *, page: int, per_page: int) -> str:
     kinds = {"config": "global", "server": "this server", "search": "search"}
     for line in lines[(page - 1) * per_page : page * per_page]:
         state = "✅" if line.enabled and not line.last_error else ("⚠️" if line.enabled else "⛔")
-        out.append(f"{state} **{escape_markdown(line.name)}** ({kinds.get(line.kind, line.kind)}) <{line.url}>")
+        out.append(
+            f"{state} **{escape_markdown(line.name)}** ({kinds.get(line.kind, line.kind)}) <{line.url}>"
+        )
         detail = f"  last success {_when(line.last_success_at)}"
         if line.enabled:
             detail += f", next poll {_when(line.next_poll_at)}"
@@ -91,7 +93,11 @@ def status_text(status: GuildStatus) -> str:
     out = [
         "**Storywatch status**",
         f"Follows: {status.follows_total}"
-        + (" (" + ", ".join(f"<#{c}>: {n}" for c, n in status.follows_by_channel[:15]) + ")" if status.follows_by_channel else ""),
+        + (
+            " (" + ", ".join(f"<#{c}>: {n}" for c, n in status.follows_by_channel[:15]) + ")"
+            if status.follows_by_channel
+            else ""
+        ),
         f"Last alert: {_when(status.last_alert_at)}",
         f"Queue: {status.queue_length} waiting, {status.held} held for a summary, {status.missed} missed while paused",
     ]
@@ -99,10 +105,15 @@ def status_text(status: GuildStatus) -> str:
     out.append(f"Feeds: {len(status.feeds)} seen, {len(failing)} failing or disabled")
     for feed in failing[:8]:
         reason = feed.disabled_reason if not feed.enabled else feed.last_error
-        out.append(f"  ⚠️ {escape_markdown(feed.name)}: {escape_markdown(truncate(reason or '', 150))}")
+        out.append(
+            f"  ⚠️ {escape_markdown(feed.name)}: {escape_markdown(truncate(reason or '', 150))}"
+        )
     if status.paused:
         out.append("Paused channels:")
-        out += [f"  ⏸️ <#{c}> since {_when(at)}: {escape_markdown(reason)}" for c, reason, at in status.paused]
+        out += [
+            f"  ⏸️ <#{c}> since {_when(at)}: {escape_markdown(reason)}"
+            for c, reason, at in status.paused
+        ]
     else:
         out.append("Paused channels: none")
     return truncate("\n".join(out), 1990)

@@ -8,7 +8,9 @@ from bot.errors import LimitExceeded
 from bot.services import Services
 
 
-async def check_change(services: Services, interaction: discord.Interaction, *, doing: str = "changing follows") -> None:
+async def check_change(
+    services: Services, interaction: discord.Interaction, *, doing: str = "changing follows"
+) -> None:
     """State-changing commands: per member and per server; raises LimitExceeded."""
     decision = services.limits.change(interaction.user.id, interaction.guild_id, doing=doing)
     if not decision.allowed:

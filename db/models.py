@@ -187,6 +187,8 @@ class Delivery(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # How it went out: alert (pinged), thread (story follow-up), summary (over the cap).
     sent_as: Mapped[str | None] = mapped_column(String(16))
+    # channel: channel_id is a guild channel; dm: channel_id holds the member's user id.
+    kind: Mapped[str] = mapped_column(String(16), default="channel", server_default="channel")
     claimed_by: Mapped[str | None] = mapped_column(String(100))
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
@@ -265,3 +267,45 @@ class GuildSettings(Base):
     timezone: Mapped[str | None] = mapped_column(String(64))
     search_feeds: Mapped[bool | None] = mapped_column(Boolean)
     allowed_channel_ids: Mapped[str | None] = mapped_column(Text)  # space-separated; None: all
+
+
+class DigestEntry(Base):
+    """An article waiting for a member's hourly or daily digest."""
+
+    __tablename__ = "digest_entries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    guild_id: Mapped[int] = mapped_column(Snowflake)
+    channel_id: Mapped[int] = mapped_column(Snowflake)
+    user_id: Mapped[int] = mapped_column(Snowflake)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"))
+    query: Mapped[str] = mapped_column(String(400))
+    period: Mapped[str] = mapped_column(String(16))  # hourly | daily
+    dm: Mapped[bool] = mapped_column(Boolean, default=False)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        UniqueConstraint("channel_id", "user_id", "item_id", name="uq_digest_entries"),
+        Index("ix_digest_entries_due", "sent_at", "due_at"),
+    )
+
+
+class QuietPing(Base):
+    """A mention held back by quiet hours, gathered into one message when they end."""
+
+    __tablename__ = "quiet_pings"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    guild_id: Mapped[int] = mapped_column(Snowflake)
+    channel_id: Mapped[int] = mapped_column(Snowflake)
+    user_id: Mapped[int] = mapped_column(Snowflake)
+    delivery_id: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        UniqueConstraint("delivery_id", "user_id", name="uq_quiet_pings"),
+        Index("ix_quiet_pings_open", "sent_at", "guild_id"),
+    )

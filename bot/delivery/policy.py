@@ -12,6 +12,8 @@ class AlertPolicy:
     story_window: timedelta
     max_per_window: int
     window: timedelta
+    quiet_hours: str = ""  # "23:00-07:00"; empty: none
+    timezone: str = "UTC"
 
 
 @dataclass(frozen=True)

@@ -157,9 +157,13 @@ def linked_title(escaped_title: str, link: str | None) -> str:
     return f"[{escaped_title}](<{link}>) ({escape_markdown(link_host(link))})"
 
 
-def render_summary(lines: Sequence[tuple[str, str | None, str]], *, limit: int = CONTENT_LIMIT) -> str:
+def render_summary(
+    lines: Sequence[tuple[str, str | None, str]], *, limit: int = CONTENT_LIMIT
+) -> str:
     """The message for alerts held back by the flood cap: links only, pings nobody."""
-    head = f"📰 {len(lines)} more matching article{'s' if len(lines) != 1 else ''} arrived in a burst:"
+    head = (
+        f"📰 {len(lines)} more matching article{'s' if len(lines) != 1 else ''} arrived in a burst:"
+    )
     out = [head]
     used = len(head)
     for index, (title, link, source) in enumerate(lines):
@@ -169,6 +173,32 @@ def render_summary(lines: Sequence[tuple[str, str | None, str]], *, limit: int =
         tail = f"\n…and {rest} more" if rest else ""
         if used + len(entry) + 1 + len(tail) + 20 > limit:
             out.append(f"…and {rest} more")
+            break
+        out.append(entry)
+        used += len(entry) + 1
+    return "\n".join(out)
+
+
+def render_digest(
+    period: str,
+    queries: Sequence[str],
+    stories: Sequence[Sequence[tuple[str, str | None, str]]],
+    *,
+    mention: int | None,
+    limit: int = CONTENT_LIMIT,
+) -> str:
+    """A digest: one line per story (its first headline, +N more outlets), newest first."""
+    count = sum(len(s) for s in stories)
+    who = f"<@{mention}> " if mention else ""
+    follows = ", ".join(f"`{q}`" for q in queries)
+    head = f"{who}📬 Your {period} digest for {follows}: {count} article{'s' if count != 1 else ''} in {len(stories)} stor{'ies' if len(stories) != 1 else 'y'}."
+    out, used = [head], len(head)
+    for index, story in enumerate(stories):
+        title, link, source = story[0]
+        more = f" (+{len(story) - 1} more)" if len(story) > 1 else ""
+        entry = f"• {linked_title(truncate(escape_markdown(title), 120), link)} — {escape_markdown(source)}{more}"
+        if used + len(entry) + 30 > limit:
+            out.append(f"…and {len(stories) - index} more stories")
             break
         out.append(entry)
         used += len(entry) + 1

@@ -18,17 +18,19 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from bot.delivery.decide import decide_failure
+from bot.delivery.decide import backoff, decide_failure
 from bot.delivery.policy import AlertPolicy, FloodWindow, outlets_line, story_is_open
 from bot.delivery.render import (
     ArticleView,
     mention_line,
     nonce_for,
+    render_digest,
     render_embed,
     render_summary,
     split_mentions,
     truncate,
 )
+from bot.delivery.timing import in_quiet_hours
 from bot.delivery.transport import AlertTransport, SendFailure
 from bot.errors import QueryError
 from bot.metrics import Metrics
@@ -38,6 +40,7 @@ from bot.settings import AlertSettings
 from db.engine import SessionFactory
 from db.models import ChannelStory, Delivery, Item
 from db.repo import deliveries as delivery_repo
+from db.repo import digests as digest_repo
 from db.repo import follows as follow_repo
 from db.repo import guild_settings as guild_repo
 from db.repo import items as item_repo
@@ -68,9 +71,14 @@ class SendContext:
 
 def article_view(item: Item, feed_name: str, queries: tuple[str, ...]) -> ArticleView:
     return ArticleView(
-        title=item.title, link=item.link, summary=item.summary,
-        source=item.source_name or feed_name, author=item.author,
-        published=item.published_at, image=item.image, queries=queries,
+        title=item.title,
+        link=item.link,
+        summary=item.summary,
+        source=item.source_name or feed_name,
+        author=item.author,
+        published=item.published_at,
+        image=item.image,
+        queries=queries,
     )
 
 
@@ -78,7 +86,9 @@ def spans_for(text: str, queries: tuple[str, ...]) -> list[tuple[int, int]]:
     spans: list[tuple[int, int]] = []
     for query in queries:
         try:
-            spans.extend(highlight_spans(text, parse_query(query, max_chars=10_000, max_terms=1_000)))
+            spans.extend(
+                highlight_spans(text, parse_query(query, max_chars=10_000, max_terms=1_000))
+            )
         except QueryError:
             continue
     return _merge(spans)
@@ -94,11 +104,15 @@ def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
     return merged
 
 
-def embed_for(item: Item, feed_name: str, queries: tuple[str, ...], extra_footer: str = "") -> dict[str, object]:
+def embed_for(
+    item: Item, feed_name: str, queries: tuple[str, ...], extra_footer: str = ""
+) -> dict[str, object]:
     view = article_view(item, feed_name, queries)
     return render_embed(
-        view, title_spans=spans_for(item.title, queries),
-        summary_spans=spans_for(" ".join(view.summary.split())[:400], queries), extra_footer=extra_footer,
+        view,
+        title_spans=spans_for(item.title, queries),
+        summary_spans=spans_for(" ".join(view.summary.split())[:400], queries),
+        extra_footer=extra_footer,
     )
 
 
@@ -109,8 +123,16 @@ async def policy_for(ctx: SendContext, guild_id: int) -> AlertPolicy:
     return AlertPolicy(
         story_mode=(row.story_mode if row and row.story_mode else defaults.story_mode),
         story_window=timedelta(hours=defaults.story_window_hours),
-        max_per_window=(row.max_per_window if row and row.max_per_window else defaults.max_per_window),
-        window=timedelta(seconds=(row.window_seconds if row and row.window_seconds else defaults.window_seconds)),
+        max_per_window=(
+            row.max_per_window if row and row.max_per_window else defaults.max_per_window
+        ),
+        window=timedelta(
+            seconds=(row.window_seconds if row and row.window_seconds else defaults.window_seconds)
+        ),
+        quiet_hours=(
+            row.quiet_hours if row and row.quiet_hours is not None else defaults.quiet_hours
+        ),
+        timezone=(row.timezone if row and row.timezone else defaults.timezone),
     )
 
 
@@ -138,7 +160,9 @@ async def deliver_due(ctx: SendContext) -> int:
                     try:
                         outcome = await _deliver_one(ctx, row, articles)
                     except Exception:
-                        log.exception("delivery crashed; it will be retried", extra={"delivery_id": row.id})
+                        log.exception(
+                            "delivery crashed; it will be retried", extra={"delivery_id": row.id}
+                        )
                         await _requeue(ctx, rows[index:], delay=30.0)
                         break
                     if outcome == "sent":
@@ -163,10 +187,14 @@ async def _requeue(ctx: SendContext, rows: list[Delivery], *, delay: float) -> N
     at = ctx.clock() + timedelta(seconds=delay)
     async with ctx.sessions.begin() as session:
         for row in rows:
-            await delivery_repo.mark_retry(session, row.id, at=at, error=row.last_error or "requeued")
+            await delivery_repo.mark_retry(
+                session, row.id, at=at, error=row.last_error or "requeued"
+            )
 
 
-async def _deliver_one(ctx: SendContext, row: Delivery, articles: dict[int, tuple[Item, str]]) -> str:
+async def _deliver_one(
+    ctx: SendContext, row: Delivery, articles: dict[int, tuple[Item, str]]
+) -> str:
     """Returns sent, held, failed (this row) or blocked (the channel: stop for now)."""
     found = articles.get(row.item_id)
     if found is None:  # the item was pruned before it could be sent
@@ -174,6 +202,8 @@ async def _deliver_one(ctx: SendContext, row: Delivery, articles: dict[int, tupl
             await delivery_repo.mark_failed(session, row.id, error="article no longer stored")
         return "failed"
     item, feed_name = found
+    if row.kind == "dm":
+        return await _deliver_dm(ctx, row, item, feed_name)
     policy = await policy_for(ctx, row.guild_id)
     now = ctx.clock()
     if policy.story_mode == "thread" and item.story_id:
@@ -194,18 +224,28 @@ async def _deliver_one(ctx: SendContext, row: Delivery, articles: dict[int, tupl
 
 
 async def _deliver_alert(
-    ctx: SendContext, row: Delivery, item: Item, feed_name: str, window: FloodWindow, policy: AlertPolicy
+    ctx: SendContext,
+    row: Delivery,
+    item: Item,
+    feed_name: str,
+    window: FloodWindow,
+    policy: AlertPolicy,
 ) -> str:
     queries = tuple(q for q in row.queries.split("\n") if q)
     user_ids = [int(u) for u in row.user_ids.split()]
     embed = embed_for(item, feed_name, queries)
-    chunks = split_mentions(user_ids) or [[]]
+    quiet = in_quiet_hours(ctx.clock(), policy.quiet_hours, policy.timezone)
+    # Quiet hours: post, but ping nobody; the pings are gathered when they end.
+    chunks = [[]] if quiet else (split_mentions(user_ids) or [[]])
     try:
         first_id = 0
         for part, chunk in enumerate(chunks):
             message_id = await ctx.transport.send(
-                row.channel_id, content=mention_line(chunk) or None, embed=embed if part == 0 else None,
-                user_ids=chunk, nonce=nonce_for(row.id, part),
+                row.channel_id,
+                content=mention_line(chunk) or None,
+                embed=embed if part == 0 else None,
+                user_ids=chunk,
+                nonce=nonce_for(row.id, part),
             )
             first_id = first_id or message_id
     except SendFailure as failure:
@@ -214,19 +254,43 @@ async def _deliver_alert(
     async with ctx.sessions.begin() as session:
         await delivery_repo.mark_sent(session, row.id, message_id=first_id, now=now)
         await delivery_repo.set_sent_as(session, row.id, "alert")
-        await delivery_repo.note_alert(session, channel_id=row.channel_id, guild_id=row.guild_id, now=now)
+        await delivery_repo.note_alert(
+            session, channel_id=row.channel_id, guild_id=row.guild_id, now=now
+        )
         await delivery_repo.set_flood_window(
-            session, channel_id=row.channel_id, guild_id=row.guild_id, start=window.start, count=window.count
+            session,
+            channel_id=row.channel_id,
+            guild_id=row.guild_id,
+            start=window.start,
+            count=window.count,
         )
         await delivery_repo.resume_channel(session, row.channel_id)
+        if quiet:
+            await digest_repo.hold_pings(
+                session,
+                guild_id=row.guild_id,
+                channel_id=row.channel_id,
+                user_ids=user_ids,
+                delivery_id=row.id,
+                now=now,
+            )
         if item.story_id and policy.story_mode == "thread":
             await story_repo.open_channel_story(
-                session, channel_id=row.channel_id, guild_id=row.guild_id, story_id=item.story_id,
-                root_message_id=first_id, root_delivery_id=row.id, outlet=item.source_name or feed_name,
-                user_ids=user_ids, now=now,
+                session,
+                channel_id=row.channel_id,
+                guild_id=row.guild_id,
+                story_id=item.story_id,
+                root_message_id=first_id,
+                root_delivery_id=row.id,
+                outlet=item.source_name or feed_name,
+                user_ids=user_ids,
+                now=now,
             )
     ctx.metrics.inc("storywatch_alerts_sent_total")
-    log.info("alert sent", extra={"guild_id": row.guild_id, "channel_id": row.channel_id, "delivery_id": row.id})
+    log.info(
+        "alert sent",
+        extra={"guild_id": row.guild_id, "channel_id": row.channel_id, "delivery_id": row.id},
+    )
     return "sent"
 
 
@@ -237,12 +301,18 @@ async def _deliver_in_thread(
     queries = tuple(q for q in row.queries.split("\n") if q)
     pinged = {int(u) for u in story.pinged_user_ids.split()}
     new_users = [int(u) for u in row.user_ids.split() if int(u) not in pinged]
+    policy = await policy_for(ctx, row.guild_id)
+    held: list[int] = []
+    if new_users and in_quiet_hours(ctx.clock(), policy.quiet_hours, policy.timezone):
+        held, new_users = new_users, []
     embed = embed_for(item, feed_name, queries)
     thread_id = story.thread_id
     try:
         if thread_id is None:
             thread_id = await ctx.transport.create_thread(
-                row.channel_id, story.root_message_id, name=truncate(item.title, 90) or "More coverage"
+                row.channel_id,
+                story.root_message_id,
+                name=truncate(item.title, 90) or "More coverage",
             )
             async with ctx.sessions.begin() as session:
                 stored = await story_repo.channel_story(session, row.channel_id, story.story_id)
@@ -262,23 +332,45 @@ async def _deliver_in_thread(
             stored.outlets = "\n".join(outlets)
             stored.article_count += 1
             stored.last_article_at = now
-            stored.pinged_user_ids = " ".join(str(u) for u in sorted(pinged | set(new_users)))
+            stored.pinged_user_ids = " ".join(
+                str(u) for u in sorted(pinged | set(new_users) | set(held))
+            )
         await delivery_repo.mark_sent(session, row.id, message_id=message_id, now=now)
         await delivery_repo.set_sent_as(session, row.id, "thread")
+        await digest_repo.hold_pings(
+            session,
+            guild_id=row.guild_id,
+            channel_id=row.channel_id,
+            user_ids=held,
+            delivery_id=row.id,
+            now=now,
+        )
         root = await delivery_repo.get_delivery(session, story.root_delivery_id)
-        root_article = (await item_repo.items_with_feed_names(session, [root.item_id])).get(root.item_id) if root else None
+        root_article = (
+            (await item_repo.items_with_feed_names(session, [root.item_id])).get(root.item_id)
+            if root
+            else None
+        )
     ctx.metrics.inc("storywatch_thread_posts_total")
     if root is not None and root_article is not None:
         root_item, root_feed = root_article
         root_queries = tuple(q for q in root.queries.split("\n") if q)
         count = len(outlets)
-        footer = outlets_line(outlets) or f"{count} article{'s' if count != 1 else ''} in the thread"
+        footer = (
+            outlets_line(outlets) or f"{count} article{'s' if count != 1 else ''} in the thread"
+        )
         try:
             await ctx.transport.edit_embed(
-                row.channel_id, story.root_message_id, embed_for(root_item, root_feed, root_queries, footer)
+                row.channel_id,
+                story.root_message_id,
+                embed_for(root_item, root_feed, root_queries, footer),
             )
         except SendFailure as failure:  # cosmetic: the thread post itself went out
-            log.info("could not update a story's first alert: %s", failure, extra={"channel_id": row.channel_id})
+            log.info(
+                "could not update a story's first alert: %s",
+                failure,
+                extra={"channel_id": row.channel_id},
+            )
     return "sent"
 
 
@@ -287,7 +379,11 @@ async def _send_to_thread(
 ) -> int:
     async def attempt() -> int:
         return await ctx.transport.send(
-            thread_id, content=mention_line(users) or None, embed=embed, user_ids=users, nonce=nonce_for(row.id)
+            thread_id,
+            content=mention_line(users) or None,
+            embed=embed,
+            user_ids=users,
+            nonce=nonce_for(row.id),
         )
 
     try:
@@ -323,7 +419,9 @@ async def send_summaries(ctx: SendContext) -> int:
             log.warning("summary not sent: %s", failure, extra={"channel_id": channel_id})
             continue
         async with ctx.sessions.begin() as session:
-            await delivery_repo.mark_summarized(session, [r.id for r in rows], message_id=message_id, now=ctx.clock())
+            await delivery_repo.mark_summarized(
+                session, [r.id for r in rows], message_id=message_id, now=ctx.clock()
+            )
         ctx.metrics.inc("storywatch_summaries_sent_total")
         sent += len(rows)
     return sent
@@ -334,7 +432,9 @@ async def _handle_failure(ctx: SendContext, row: Delivery, failure: SendFailure)
     now = ctx.clock()
     ctx.metrics.inc("storywatch_send_failures_total", action=decision.action)
     log.warning(
-        "alert not sent (%s): %s", decision.action, decision.reason,
+        "alert not sent (%s): %s",
+        decision.action,
+        decision.reason,
         extra={"guild_id": row.guild_id, "channel_id": row.channel_id, "delivery_id": row.id},
     )
     followers: list[int] = []
@@ -352,9 +452,15 @@ async def _handle_failure(ctx: SendContext, row: Delivery, failure: SendFailure)
             # The row stays pending: it goes out when the channel works again.
             await delivery_repo.mark_retry(session, row.id, at=now, error=decision.reason)
             newly = await delivery_repo.pause_channel(
-                session, channel_id=row.channel_id, guild_id=row.guild_id, reason=decision.reason, now=now
+                session,
+                channel_id=row.channel_id,
+                guild_id=row.guild_id,
+                reason=decision.reason,
+                now=now,
             )
-            followers = await follow_repo.channel_followers(session, row.channel_id) if newly else []
+            followers = (
+                await follow_repo.channel_followers(session, row.channel_id) if newly else []
+            )
             notice = (
                 f"Storywatch paused your follows in <#{row.channel_id}>: {decision.reason}. "
                 "Ask a server admin to give the bot View Channel and Send Messages there; "
@@ -377,8 +483,130 @@ async def probe_paused_channels(ctx: SendContext) -> int:
     with 403 again the channel is paused again, without telling its followers twice.
     """
     async with ctx.sessions.begin() as session:
-        await delivery_repo.expire_paused(session, before=ctx.clock() - timedelta(hours=ctx.alerts.story_window_hours))
+        await delivery_repo.expire_paused(
+            session, before=ctx.clock() - timedelta(hours=ctx.alerts.story_window_hours)
+        )
         paused = await delivery_repo.paused_channels(session)
         for state in paused:
             state.paused = False  # the reason and paused_at stay, so a new 403 isn't a new pause
     return len(paused)
+
+
+async def _deliver_dm(ctx: SendContext, row: Delivery, item: Item, feed_name: str) -> str:
+    """A follow with dm:true: the alert goes to the member privately (no cap, no thread)."""
+    queries = tuple(q for q in row.queries.split("\n") if q)
+    user_id = int(row.user_ids.split()[0])
+    try:
+        message_id = await ctx.transport.send_dm(
+            user_id,
+            content=None,
+            embed=embed_for(item, feed_name, queries),
+            nonce=nonce_for(row.id),
+        )
+    except SendFailure as failure:
+        retry = failure.status is None or failure.status == 429 or failure.status >= 500
+        async with ctx.sessions.begin() as session:
+            if retry and row.attempts < 10:
+                delay = failure.retry_after or backoff(row.attempts)
+                await delivery_repo.mark_retry(
+                    session, row.id, at=ctx.clock() + timedelta(seconds=delay), error=str(failure)
+                )
+            else:
+                await delivery_repo.mark_failed(
+                    session, row.id, error=f"direct message refused: {failure}"
+                )
+        return "failed"
+    async with ctx.sessions.begin() as session:
+        await delivery_repo.mark_sent(session, row.id, message_id=message_id, now=ctx.clock())
+        await delivery_repo.set_sent_as(session, row.id, "dm")
+    ctx.metrics.inc("storywatch_alerts_sent_total")
+    return "sent"
+
+
+async def send_digests(ctx: SendContext) -> int:
+    """One message per member and channel at the period's end, grouped by story."""
+    now = ctx.clock()
+    async with ctx.sessions() as session:
+        due = await digest_repo.due_digests(session, now=now)
+        articles = await item_repo.items_with_feed_names(
+            session, sorted({e.item_id for entries in due.values() for e in entries})
+        )
+    sent = 0
+    for (guild_id, channel_id, user_id, dm, period), entries in due.items():
+        found = [(articles[e.item_id], e.query) for e in entries if e.item_id in articles]
+        stories: dict[str, list[tuple[str, str | None, str]]] = {}
+        for (item, feed_name), _query in found:
+            key = item.story_id or f"item:{item.id}"
+            stories.setdefault(key, []).append(
+                (item.title, item.link, item.source_name or feed_name)
+            )
+        queries = sorted({e.query for e in entries})
+        content = render_digest(
+            period, queries, list(stories.values()), mention=None if dm else user_id
+        )
+        nonce = nonce_for(entries[0].id, 7)
+        try:
+            if dm:
+                message_id = await ctx.transport.send_dm(
+                    user_id, content=content, embed=None, nonce=nonce
+                )
+            else:
+                message_id = await ctx.transport.send(
+                    channel_id, content=content, embed=None, user_ids=[user_id], nonce=nonce
+                )
+        except SendFailure as failure:
+            log.warning(
+                "digest not sent: %s",
+                failure,
+                extra={"guild_id": guild_id, "channel_id": channel_id},
+            )
+            if failure.status is not None and 400 <= failure.status < 500 and failure.status != 429:
+                async with ctx.sessions.begin() as session:  # permanent: don't retry every minute
+                    await digest_repo.mark_digest_sent(session, [e.id for e in entries], now=now)
+            continue
+        async with ctx.sessions.begin() as session:
+            await digest_repo.mark_digest_sent(session, [e.id for e in entries], now=ctx.clock())
+        log.info(
+            "digest sent",
+            extra={"guild_id": guild_id, "channel_id": channel_id, "message_id": message_id},
+        )
+        sent += 1
+    return sent
+
+
+async def release_quiet_pings(ctx: SendContext) -> int:
+    """When a server's quiet hours end, one message per channel pings the members held back."""
+    now = ctx.clock()
+    async with ctx.sessions() as session:
+        held = await digest_repo.held_pings(session)
+    sent = 0
+    for guild_id, pings in held.items():
+        policy = await policy_for(ctx, guild_id)
+        if in_quiet_hours(now, policy.quiet_hours, policy.timezone):
+            continue
+        by_channel: dict[int, list[int]] = {}
+        for ping in pings:
+            by_channel.setdefault(ping.channel_id, []).append(ping.id)
+        for channel_id, ids in by_channel.items():
+            channel_pings = [p for p in pings if p.id in set(ids)]
+            users = sorted({p.user_id for p in channel_pings})
+            alerts = len({p.delivery_id for p in channel_pings})
+            text = f"🔔 While quiet hours were on, {alerts} alert{'s' if alerts != 1 else ''} above matched your follows."
+            try:
+                for part, chunk in enumerate(split_mentions(users, limit=1800)):
+                    await ctx.transport.send(
+                        channel_id,
+                        content=f"{mention_line(chunk)} {text}",
+                        embed=None,
+                        user_ids=chunk,
+                        nonce=nonce_for(ids[0], 20 + part),
+                    )
+            except SendFailure as failure:
+                log.warning(
+                    "quiet-hours pings not sent: %s", failure, extra={"channel_id": channel_id}
+                )
+                continue
+            async with ctx.sessions.begin() as session:
+                await digest_repo.mark_pings_sent(session, ids, now=ctx.clock())
+            sent += 1
+    return sent

@@ -3,7 +3,10 @@
 This is the only module that imports feedparser. ``parse_feed`` is a plain top-level
 function of bytes and values, so it can run in a ProcessPoolExecutor; it does no I/O.
 feedparser is handed a BytesIO (never bytes or str, which it may treat as a path or
-URL to open), and the body has its DTD neutralized first (see bot.feeds.sanitize).
+URL to open). The DTD is neutralized (see bot.feeds.sanitize) on the text exactly as
+feedparser will read it: the body is first decoded by feedparser's own encoding
+detection, so no encoding trick (BOM-less UTF-16, EBCDIC, a charset header) can show
+the sanitizer one document and the parser another.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import feedparser
+from feedparser.encodings import convert_to_utf8
 
 from bot.errors import FeedParseError
 from bot.feeds.dates import clamp_future, parse_date_text, plausible
@@ -36,13 +40,13 @@ TITLE_FALLBACK_WORDS = 12
 # that disagrees with the XML declaration); they do not make a feed malformed.
 _HARMLESS_BOZO = (feedparser.NonXMLContentType, feedparser.CharacterEncodingOverride)
 
-# feedparser's dicts alias keys ("updated" falls back to "published" with a
-# DeprecationWarning); reading through dict.get sees only what the document said.
 _FeedDict = Mapping[str, Any]
 
 
 def _field(source: _FeedDict, key: str) -> Any:
-    return dict.get(source, key) if isinstance(source, dict) else None  # type: ignore[arg-type]
+    """``source[key]`` or None, read through ``dict.get``: feedparser's own dicts alias
+    keys ("updated" falls back to "published" with a DeprecationWarning)."""
+    return dict.get(source, key) if isinstance(source, dict) else None
 
 
 def _string(source: _FeedDict, key: str) -> str | None:
@@ -144,11 +148,16 @@ def _categories(entry: _FeedDict) -> tuple[str, ...]:
     return tuple(names)
 
 
+def _has_link_element(entry: _FeedDict) -> bool:
+    return any(_string(link, "rel") == "alternate" for link in _field(entry, "links") or ())
+
+
 def _item(entry: _FeedDict, base: str, now: datetime, tolerance: timedelta) -> ParsedItem | None:
-    """The item for one entry, or None when it has neither a title nor a link."""
-    # feedparser copies a permalink guid into a missing <link>; a guid like "12345" is
-    # no link at all, so such links must already be absolute.
-    link_base = None if _field(entry, "guidislink") else base
+    """The item for one entry, or None when it has neither a title nor a link (the
+    summary's first words stand in for a missing title)."""
+    # Without a <link>, feedparser copies a "permalink" guid into ``link``; a guid like
+    # "12345" is no link at all, so a copied one must already be absolute.
+    link_base = base if _has_link_element(entry) else None
     link = absolute_http_url(_string(entry, "link"), link_base)
     summary = _summary(entry)
     title = _plain(entry, "title") or first_words(summary, TITLE_FALLBACK_WORDS)
@@ -187,6 +196,14 @@ def _serious_problem(result: _FeedDict) -> BaseException | None:
     if isinstance(problem, BaseException) and not isinstance(problem, _HARMLESS_BOZO):
         return problem
     return None
+
+
+def _as_feedparser_reads_it(body: bytes, content_type: str | None) -> tuple[bytes, _FeedDict]:
+    """``body`` decoded the way feedparser.parse decodes it, re-encoded as UTF-8 with a
+    matching XML declaration, and feedparser's notes on the decoding (encoding, bozo)."""
+    headers = {"content-type": content_type} if content_type else {}
+    decoding: dict[str, Any] = {}
+    return convert_to_utf8(headers, body, decoding), decoding
 
 
 def _reject_unusable(result: _FeedDict, body: bytes) -> None:
@@ -229,11 +246,12 @@ def parse_feed(
     body = gunzip_if_compressed(body, max_bytes=max_decompressed_bytes)
     if not body.strip():
         raise FeedParseError("empty document")
-    headers = {"content-location": url}
-    if content_type:
-        headers["content-type"] = content_type
     try:
-        result = feedparser.parse(io.BytesIO(neutralize_dtd(body)), response_headers=headers)
+        text, decoding = _as_feedparser_reads_it(body, content_type)
+        # No Content-Location header: feedparser would resolve relative guids against it
+        # (a moved feed would change every guid) and hide which links came from guids.
+        # It still applies xml:base; we resolve what stays relative against ``url``.
+        result = feedparser.parse(io.BytesIO(neutralize_dtd(text)))
     except Exception as error:
         # A crash inside feedparser is this document's problem, not the caller's:
         # 6.0.14 raises e.g. UnicodeDecodeError or ValueError for a non-ASCII or NUL
@@ -253,10 +271,10 @@ def parse_feed(
         raise FeedParseError(f"none of the feed's {skipped} items has a title or a link")
 
     feed = _field(result, "feed") or {}
-    problem = _serious_problem(result)
+    problem = _serious_problem(result) or _serious_problem(decoding)
     extra = {
         "format": str(_field(result, "version") or ""),
-        "encoding": str(_field(result, "encoding") or ""),
+        "encoding": str(_field(decoding, "encoding") or ""),
     }
     if problem is not None:
         extra["warning"] = clean_text(str(problem))[:300]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from bot.query.text import scan
+from bot.query.text import word_forms
 
 # Put between fields in the word sequence: no query word is empty, so no phrase can
 # run from the end of the title into the summary.
@@ -25,13 +25,15 @@ class MatchDoc:
     between fields. ``positions`` maps every form of a word (a plural possessive has
     two, see :class:`bot.query.text.Token`) to the positions it occupies, so its keys
     are the document's word set. ``bigrams`` holds every pair of adjacent forms within
-    one field (see :func:`bigram`), so a two-word phrase is one look-up.
-    ``sorted_words`` is the word set sorted, for prefix look-ups by bisection.
+    one field (see :func:`bigram`), so a two-word phrase is one look-up. ``keys`` is
+    every word and pair, what the follow index looks up. ``sorted_words`` is the word
+    set sorted, for prefix look-ups by bisection.
     """
 
     sequence: tuple[str, ...]
     positions: Mapping[str, Sequence[int]]
     bigrams: frozenset[str]
+    keys: frozenset[str]
     sorted_words: tuple[str, ...]
 
     @classmethod
@@ -47,13 +49,16 @@ class MatchDoc:
             if sequence:
                 sequence.append(FIELD_BREAK)
             previous: tuple[str, ...] = ()
-            for token in scan(field_text):
+            for word, alternate in word_forms(field_text):
                 position = len(sequence)
-                sequence.append(token.text)
-                forms = (token.text,) if token.alternate is None else (token.text, token.alternate)
+                sequence.append(word)
+                forms = (word,) if alternate is None else (word, alternate)
                 for form in forms:
                     positions.setdefault(form, []).append(position)
                     for before in previous:
                         bigrams.add(bigram(before, form))
                 previous = forms
-        return cls(tuple(sequence), positions, frozenset(bigrams), tuple(sorted(positions)))
+        pairs = frozenset(bigrams)
+        return cls(
+            tuple(sequence), positions, pairs, pairs.union(positions), tuple(sorted(positions))
+        )

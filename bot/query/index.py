@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Hashable, Iterable, Iterator, Mapping
-from itertools import chain
 from typing import Generic, TypeVar
 
 from bot.query.document import MatchDoc, bigram
@@ -264,12 +263,11 @@ class FollowIndex(Generic[K]):
         """Keys proven by the article's keys, and the entries still to verify."""
         proven: set[K] = set()
         checked: set[_Entry[K]] = set()
-        doc_keys = len(doc.positions) + len(doc.bigrams)
         slot_of = self._by_word.get
-        for key in chain(doc.positions, doc.bigrams):
+        for key in doc.keys:
             slot = slot_of(key)
             if slot is not None:
-                slot.reach(doc, doc_keys, proven, checked)
+                slot.reach(doc, proven, checked)
         if self._stem_lengths:
             slot_of = self._by_stem.get
             lengths = sorted(self._stem_lengths)
@@ -279,7 +277,7 @@ class FollowIndex(Generic[K]):
                         break
                     slot = slot_of(word[:length])
                     if slot is not None:
-                        slot.reach(doc, doc_keys, proven, checked)
+                        slot.reach(doc, proven, checked)
         return proven, checked
 
     def candidate_count(self, doc: MatchDoc) -> int:
@@ -297,7 +295,7 @@ class FollowIndex(Generic[K]):
             if _verified(entry, doc):
                 matched.update(entry.keys)
         vetoes = self._vetoes
-        for key in chain(doc.positions, doc.bigrams):
+        for key in doc.keys:
             vetoed = vetoes.get(key)
             if vetoed and matched:
                 if len(vetoed) < len(matched):

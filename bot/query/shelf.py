@@ -7,7 +7,6 @@ matters). Items are hashable and never sets themselves, so the two cannot be con
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Hashable
 from typing import Generic, TypeVar
 
@@ -37,13 +36,6 @@ def _bucket_remove(bucket: T | set[T] | None, item: T) -> T | set[T] | None:
     return None
 
 
-def _bucket_into(bucket: T | set[T], into: set[T]) -> None:
-    if isinstance(bucket, set):
-        into.update(bucket)
-    else:
-        into.add(bucket)
-
-
 def _paired_add(
     paired: dict[str, T | set[T]] | None, second: str, item: T
 ) -> dict[str, T | set[T]]:
@@ -66,19 +58,14 @@ def _paired_remove(
     return paired or None
 
 
-def _reach_paired(
-    paired: dict[str, T | set[T]], doc: MatchDoc, doc_keys: int, into: set[T]
-) -> None:
-    positions, bigrams = doc.positions, doc.bigrams
-    if len(paired) < doc_keys:  # walk the shorter side
-        for second, bucket in paired.items():
-            if second in positions or second in bigrams:
-                _bucket_into(bucket, into)
-    else:
-        for second in itertools.chain(positions, bigrams):
-            found = paired.get(second)
-            if found is not None:
-                _bucket_into(found, into)
+def _reach_paired(paired: dict[str, T | set[T]], doc: MatchDoc, into: set[T]) -> None:
+    # the intersection runs in C over the smaller side
+    for second in doc.keys & paired.keys():
+        bucket = paired[second]
+        if isinstance(bucket, set):
+            into.update(bucket)
+        else:
+            into.add(bucket)
 
 
 class Slot(Generic[K, E]):
@@ -132,16 +119,20 @@ class Slot(Generic[K, E]):
             and self.entries_by_second is None
         )
 
-    def reach(self, doc: MatchDoc, doc_keys: int, keys: set[K], entries: set[E]) -> None:
-        """Add what ``doc`` reaches here to ``keys`` and ``entries``.
-
-        ``doc_keys`` is the number of the article's words and pairs.
-        """
+    def reach(self, doc: MatchDoc, keys: set[K], entries: set[E]) -> None:
+        """Add what ``doc`` reaches here to ``keys`` and ``entries``."""
+        # buckets are tested inline: this runs for every anchor an article holds
         if self.keys is not None:
-            _bucket_into(self.keys, keys)
+            if isinstance(self.keys, set):
+                keys.update(self.keys)
+            else:
+                keys.add(self.keys)
         if self.entries is not None:
-            _bucket_into(self.entries, entries)
+            if isinstance(self.entries, set):
+                entries.update(self.entries)
+            else:
+                entries.add(self.entries)
         if self.keys_by_second is not None:
-            _reach_paired(self.keys_by_second, doc, doc_keys, keys)
+            _reach_paired(self.keys_by_second, doc, keys)
         if self.entries_by_second is not None:
-            _reach_paired(self.entries_by_second, doc, doc_keys, entries)
+            _reach_paired(self.entries_by_second, doc, entries)

@@ -47,6 +47,7 @@ _MARKS = _combining_mark_class()
 # kept here and handled by _split_raw (possessives).
 _WORD_CHAR = rf"(?:[^\W_]|[{_MARKS}])"
 _RAW_WORD_RE = re.compile(rf"[^\W_]{_WORD_CHAR}*(?:'[^\W_]{_WORD_CHAR}*)*'?")
+_ASCII_RAW_WORD_RE = re.compile(r"[a-z0-9]+(?:'[a-z0-9]+)*'?")  # the same, for lowercase ASCII
 _NORMALIZED_WORD_RE = re.compile(rf"[^\W_]{_WORD_CHAR}*")
 _DROPPED_CATEGORIES = frozenset({"Mn", "Me"})  # accents; spacing marks (Mc) carry meaning
 
@@ -88,6 +89,19 @@ def _normalized_parts(raw: str) -> list[str]:
     return _NORMALIZED_WORD_RE.findall(folded)
 
 
+def _apostrophe_forms(raw: str) -> list[tuple[str, str | None]]:
+    """Words of a raw word holding apostrophes: ``(primary, alternate)`` pairs."""
+    plural_possessive = raw.endswith("'")
+    pieces = raw.rstrip("'").split("'")
+    if len(pieces) > 1 and normalize_word(pieces[-1]) == "s":
+        pieces.pop()  # "Kim's": the 's is a possessive (or "is"), not a word
+    words = [word for piece in pieces for word in _normalized_parts(piece)]
+    forms: list[tuple[str, str | None]] = [(word, None) for word in words]
+    if plural_possessive and words and len(words[-1]) > 1 and words[-1].endswith("s"):
+        forms[-1] = (words[-1][:-1], words[-1])  # "Kims'": kim, also kims
+    return forms
+
+
 def scan(text: str) -> Iterator[Token]:
     """Yield the words of ``text`` in order, with their spans in the original ``text``."""
     unified = text.translate(_APOSTROPHES)
@@ -101,17 +115,24 @@ def scan(text: str) -> Iterator[Token]:
                 for word in _normalized_parts(raw):
                     yield Token(word, start, end)
             continue
-        plural_possessive = raw.endswith("'")
-        pieces = raw.rstrip("'").split("'")
-        if len(pieces) > 1 and normalize_word(pieces[-1]) == "s":
-            pieces.pop()  # "Kim's": the 's is a possessive (or "is"), not a word
-        words = [word for piece in pieces for word in _normalized_parts(piece)]
-        for index, word in enumerate(words):
-            last = index == len(words) - 1
-            if last and plural_possessive and len(word) > 1 and word.endswith("s"):
-                yield Token(word[:-1], start, end, alternate=word)
-            else:
-                yield Token(word, start, end)
+        for word, alternate in _apostrophe_forms(raw):
+            yield Token(word, start, end, alternate)
+
+
+def word_forms(text: str) -> list[tuple[str, str | None]]:
+    """``(word, alternate)`` for each word of ``text``: :func:`scan` without the spans.
+
+    Faster for the common all-ASCII text, where it is what articles are matched by.
+    """
+    if not text.isascii():
+        return [(token.text, token.alternate) for token in scan(text)]
+    forms: list[tuple[str, str | None]] = []
+    for raw in _ASCII_RAW_WORD_RE.findall(text.lower()):
+        if "'" in raw:
+            forms.extend(_apostrophe_forms(raw))
+        else:
+            forms.append((raw, None))
+    return forms
 
 
 def tokenize(text: str) -> list[str]:

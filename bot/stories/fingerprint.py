@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.stories.links import canonical_link
-from bot.stories.names import distinctive_names
+from bot.stories.names import distinctive_names, title_subject
 from bot.stories.text import content_tokens, stem
 
 # Feeds put anything from a one-line dek to the full article in <description>; the
@@ -36,17 +36,22 @@ class StoryFingerprint:
 
     ``title_tokens``/``body_tokens``: stemmed content tokens, unique, in text order;
     body tokens exclude those already in the title. ``names``: distinctive names,
-    folded ("kanye west"). ``link``: canonical link or None. ``published``: aware UTC.
+    folded ("kanye west"). ``subject``: the headline's first name-like run, possibly
+    unconfirmed ("beyonce"). ``link``: canonical link or None. ``published``: aware UTC.
+    Derived (not serialized): token sets, and the words of ``names`` and ``subject`` in
+    token space (``name_tokens``, ``subject_tokens``).
     """
 
     title_tokens: tuple[str, ...]
     body_tokens: tuple[str, ...]
     names: tuple[str, ...]
+    subject: str | None
     link: str | None
     published: datetime
     tokens: frozenset[str] = field(init=False, repr=False, compare=False)
     title_token_set: frozenset[str] = field(init=False, repr=False, compare=False)
     name_tokens: frozenset[str] = field(init=False, repr=False, compare=False)
+    subject_tokens: frozenset[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.published.tzinfo is None:
@@ -55,8 +60,10 @@ class StoryFingerprint:
         object.__setattr__(self, "tokens", frozenset(self.title_tokens + self.body_tokens))
         object.__setattr__(self, "title_token_set", frozenset(self.title_tokens))
         # Name words in token space (stemmed), so they can be subtracted from overlaps.
-        name_words = {stem(w) for name in self.names for w in name.split() if len(w) > 1}
-        object.__setattr__(self, "name_tokens", frozenset(name_words))
+        strong = _name_words(self.names)
+        subject = _name_words((self.subject,) if self.subject else ())
+        object.__setattr__(self, "subject_tokens", subject)
+        object.__setattr__(self, "name_tokens", strong)
 
     @property
     def has_summary(self) -> bool:
@@ -69,6 +76,7 @@ class StoryFingerprint:
             "t": list(self.title_tokens),
             "b": list(self.body_tokens),
             "n": list(self.names),
+            "s": self.subject,
             "l": self.link,
             "p": self.published.isoformat(),
         }
@@ -81,18 +89,27 @@ class StoryFingerprint:
             payload = json.loads(data)
             if not isinstance(payload, dict) or payload.get("v") != _FORMAT_VERSION:
                 raise ValueError("unknown fingerprint format")
-            link = payload["l"]
-            if link is not None and not isinstance(link, str):
-                raise ValueError("fingerprint link must be a string or null")
+            link = _optional_str(payload["l"])
             return cls(
                 title_tokens=_str_tuple(payload["t"]),
                 body_tokens=_str_tuple(payload["b"]),
                 names=_str_tuple(payload["n"]),
+                subject=_optional_str(payload["s"]),
                 link=link,
                 published=datetime.fromisoformat(payload["p"]),
             )
         except (KeyError, TypeError, json.JSONDecodeError) as exc:
             raise ValueError(f"malformed story fingerprint: {exc}") from exc
+
+
+def _name_words(names: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(stem(w) for name in names for w in name.split() if len(w) > 1)
+
+
+def _optional_str(value: object) -> str | None:
+    if value is not None and not isinstance(value, str):
+        raise ValueError("expected a string or null")
+    return value
 
 
 def _str_tuple(value: object) -> tuple[str, ...]:
@@ -130,6 +147,7 @@ def fingerprint(
         title_tokens=tuple(title_tokens),
         body_tokens=tuple(body),
         names=tuple(names),
+        subject=title_subject(title),
         link=canonical_link(link),
         published=published,
     )

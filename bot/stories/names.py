@@ -9,11 +9,13 @@ text, so:
 - a Title Cased headline ("Kim Kardashian Blogs for First Time Since Marrying Kanye
   West") contributes only the words its summary also capitalizes.
 
-With no summary there is nothing to confirm against, and a headline's runs are kept
-as they are, junk included ("kim kardashian blogs"). Junk is the safe failure here:
-names are used to (a) discount shared names from the "event words" two articles
-must share, where only names present in BOTH count, and (b) veto pairs whose names
-are disjoint, which extra names make rarer, never more frequent.
+With no summary there is nothing to confirm against, and a Title Cased headline's
+runs are kept as they are, junk included ("kim kardashian blogs"). Junk is the safe
+failure here: names are used to (a) discount shared names from the "event words" two
+articles must share, where only names present in BOTH count, and (b) veto pairs
+whose names are disjoint, which extra names make rarer, never more frequent.
+
+``title_subject`` is the headline's first run, confirmed or not ("Beyonce wins...").
 """
 
 from __future__ import annotations
@@ -152,8 +154,8 @@ def distinctive_names(title: str, summary: str) -> list[str]:
     else:
         for run in title_runs:
             single_opener = run.at_start and len(run.words) == 1
-            if single_opener and summary.strip() and fold(run.words[0]) not in summary_caps:
-                continue
+            if single_opener and fold(run.words[0]) not in summary_caps:
+                continue  # "Death toll rises..." - still the title's subject, see below
             kept.append(run.words)
     for run in summary_runs:
         if run.at_start and len(run.words) == 1:
@@ -163,3 +165,17 @@ def distinctive_names(title: str, summary: str) -> list[str]:
         kept.append(run.words)
     names = (_normalize(raw) for raw in kept)
     return list(dict.fromkeys(name for name in names if name is not None))
+
+
+def title_subject(title: str) -> str | None:
+    """The headline's first name-like run, trusted or not ("Beyonce", "Kim Kardashian").
+
+    Headlines lead with who or what the story is about, so two headlines whose subjects
+    never occur in each other are about different things. An unconfirmed opener such
+    as "Death" may be junk; it then only makes such conflicts rarer.
+    """
+    for run in _runs(title):
+        name = _normalize(run.words)
+        if name is not None:
+            return name
+    return None

@@ -3,11 +3,12 @@
 Rules, in order (``Thresholds``; defaults chosen with ``python -m bench.grouping``):
 
 1. Same canonical link -> same story, always.
-2. Name conflict -> different stories: both articles name something, and neither
-   article's names occur anywhere in the other ("Taylor Swift wins ..." vs
-   "Beyonce wins ..."); or they name different members of one family, that is the
-   same surname with given names the other article never mentions ("Kim
-   Kardashian ..." vs "Kourtney Kardashian ...").
+2. Name conflict -> different stories, when any of these holds:
+   - the headlines' subjects (first name-like run) each occur nowhere in the other
+     article ("Taylor Swift wins ..." vs "Beyonce wins ...");
+   - both articles have confirmed names and none occurs in the other article;
+   - they name different members of one family: same surname, given names the
+     other article never mentions ("Kim Kardashian ..." vs "Kourtney Kardashian ...").
 3. Title path: Jaccard of the title token sets >= ``title`` (0.5), and the shared
    title tokens include >= ``min_event_tokens`` (1) tokens that are not names of
    both articles - "event" words (divorce, pregnant, fragrance).
@@ -68,9 +69,21 @@ class PairScore:
 
 def names_conflict(a: StoryFingerprint, b: StoryFingerprint) -> bool:
     """True when the two articles are about different named subjects (see rule 2)."""
-    if not a.name_tokens or not b.name_tokens:
-        return False
-    if not (a.name_tokens & (b.tokens | b.name_tokens)) and not (b.name_tokens & a.tokens):
+    words_a = a.tokens | a.name_tokens
+    words_b = b.tokens | b.name_tokens
+    if (
+        a.subject_tokens
+        and b.subject_tokens
+        and a.subject_tokens.isdisjoint(words_b)
+        and b.subject_tokens.isdisjoint(words_a)
+    ):
+        return True
+    if (
+        a.name_tokens
+        and b.name_tokens
+        and a.name_tokens.isdisjoint(words_b)
+        and b.name_tokens.isdisjoint(words_a)
+    ):
         return True
     return _different_family_members(a, b)
 

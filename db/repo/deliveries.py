@@ -21,6 +21,7 @@ class NewDelivery:
     article_identity: str
     user_ids: tuple[int, ...]
     queries: tuple[str, ...]
+    kind: str = "channel"  # dm: channel_id is the member's user id
 
 
 async def enqueue(
@@ -37,6 +38,7 @@ async def enqueue(
             "article_identity": d.article_identity,
             "user_ids": " ".join(str(u) for u in sorted(set(d.user_ids))),
             "queries": "\n".join(sorted(set(d.queries))),
+            "kind": d.kind,
             "status": "pending",
             "attempts": 0,
             "next_attempt_at": now,
@@ -162,14 +164,24 @@ async def alerted_items(
     return set(rows)
 
 
-async def pause_channel(session: AsyncSession, *, channel_id: int, guild_id: int, reason: str, now: datetime) -> bool:
+async def pause_channel(
+    session: AsyncSession, *, channel_id: int, guild_id: int, reason: str, now: datetime
+) -> bool:
     """Pause a channel; True when this starts a new pause (so followers are told once).
 
     A probe lifts ``paused`` but keeps ``paused_at``: failing again is the same pause.
     """
     state = await session.get(ChannelState, channel_id)
     if state is None:
-        session.add(ChannelState(channel_id=channel_id, guild_id=guild_id, paused=True, paused_reason=reason, paused_at=now))
+        session.add(
+            ChannelState(
+                channel_id=channel_id,
+                guild_id=guild_id,
+                paused=True,
+                paused_reason=reason,
+                paused_at=now,
+            )
+        )
         await session.flush()
         return True
     new_pause = state.paused_at is None
@@ -190,7 +202,9 @@ async def resume_channel(session: AsyncSession, channel_id: int) -> bool:
 async def probe_guild_channels(session: AsyncSession, guild_id: int) -> int:
     """Lift the pause (not the pause record) of a server's channels so they try again."""
     result = await session.execute(
-        update(ChannelState).where(ChannelState.guild_id == guild_id, ChannelState.paused.is_(True)).values(paused=False)
+        update(ChannelState)
+        .where(ChannelState.guild_id == guild_id, ChannelState.paused.is_(True))
+        .values(paused=False)
     )
     return int(result.rowcount)  # type: ignore[attr-defined]
 
@@ -200,14 +214,22 @@ async def expire_paused(session: AsyncSession, *, before: datetime) -> int:
     paused = select(ChannelState.channel_id).where(ChannelState.paused_at.is_not(None))
     result = await session.execute(
         update(Delivery)
-        .where(Delivery.status == "pending", Delivery.created_at < before, Delivery.channel_id.in_(paused))
+        .where(
+            Delivery.status == "pending",
+            Delivery.created_at < before,
+            Delivery.channel_id.in_(paused),
+        )
         .values(status="missed", claimed_by=None, lease_until=None)
     )
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 async def missed_count(session: AsyncSession, guild_id: int) -> int:
-    stmt = select(func.count()).select_from(Delivery).where(Delivery.status == "missed", Delivery.guild_id == guild_id)
+    stmt = (
+        select(func.count())
+        .select_from(Delivery)
+        .where(Delivery.status == "missed", Delivery.guild_id == guild_id)
+    )
     return int(await session.scalar(stmt) or 0)
 
 
@@ -239,12 +261,18 @@ async def mark_held(session: AsyncSession, delivery_id: int, *, until: datetime)
     )
 
 
-async def due_summaries(session: AsyncSession, *, now: datetime, limit: int = 500) -> dict[int, list[Delivery]]:
+async def due_summaries(
+    session: AsyncSession, *, now: datetime, limit: int = 500
+) -> dict[int, list[Delivery]]:
     """Held deliveries whose window has closed, by channel (paused channels wait)."""
     paused = select(ChannelState.channel_id).where(ChannelState.paused.is_(True))
     rows = await session.scalars(
         select(Delivery)
-        .where(Delivery.status == "held", Delivery.next_attempt_at <= now, Delivery.channel_id.not_in(paused))
+        .where(
+            Delivery.status == "held",
+            Delivery.next_attempt_at <= now,
+            Delivery.channel_id.not_in(paused),
+        )
         .order_by(Delivery.channel_id, Delivery.id)
         .limit(limit)
     )
@@ -254,7 +282,9 @@ async def due_summaries(session: AsyncSession, *, now: datetime, limit: int = 50
     return grouped
 
 
-async def mark_summarized(session: AsyncSession, ids: Sequence[int], *, message_id: int, now: datetime) -> None:
+async def mark_summarized(
+    session: AsyncSession, ids: Sequence[int], *, message_id: int, now: datetime
+) -> None:
     await session.execute(
         update(Delivery)
         .where(Delivery.id.in_(list(ids)))
@@ -263,7 +293,9 @@ async def mark_summarized(session: AsyncSession, ids: Sequence[int], *, message_
 
 
 async def set_sent_as(session: AsyncSession, delivery_id: int, sent_as: str) -> None:
-    await session.execute(update(Delivery).where(Delivery.id == delivery_id).values(sent_as=sent_as))
+    await session.execute(
+        update(Delivery).where(Delivery.id == delivery_id).values(sent_as=sent_as)
+    )
 
 
 async def get_delivery(session: AsyncSession, delivery_id: int) -> Delivery | None:
@@ -280,7 +312,15 @@ async def set_flood_window(
 ) -> None:
     state = await session.get(ChannelState, channel_id)
     if state is None:
-        session.add(ChannelState(channel_id=channel_id, guild_id=guild_id, paused=False, window_start=start, window_count=count))
+        session.add(
+            ChannelState(
+                channel_id=channel_id,
+                guild_id=guild_id,
+                paused=False,
+                window_start=start,
+                window_count=count,
+            )
+        )
     else:
         state.window_start, state.window_count = start, count
 

@@ -251,7 +251,9 @@ async def link_guild_feed(
     )
     if existing is not None:
         return False
-    session.add(GuildFeed(guild_id=guild_id, feed_id=feed_id, name=name, added_by=user_id, created_at=now))
+    session.add(
+        GuildFeed(guild_id=guild_id, feed_id=feed_id, name=name, added_by=user_id, created_at=now)
+    )
     await session.flush()
     return True
 
@@ -266,7 +268,9 @@ async def unlink_guild_feed(session: AsyncSession, *, guild_id: int, feed_id: in
     name = link.name
     await session.delete(link)
     await session.flush()
-    still_used = await session.scalar(select(func.count()).select_from(GuildFeed).where(GuildFeed.feed_id == feed_id))
+    still_used = await session.scalar(
+        select(func.count()).select_from(GuildFeed).where(GuildFeed.feed_id == feed_id)
+    )
     feed = await session.get(Feed, feed_id)
     if not still_used and feed is not None and feed.kind == "server":
         await session.delete(feed)

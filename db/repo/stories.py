@@ -26,7 +26,8 @@ async def save_stories(session: AsyncSession, stories: Sequence[tuple[str, str, 
     values = [{"story_id": sid, "state": state, "last_seen": seen} for sid, state, seen in stories]
     stmt = insert(Story).values(values)
     stmt = stmt.on_conflict_do_update(
-        index_elements=[Story.story_id], set_={"state": stmt.excluded.state, "last_seen": stmt.excluded.last_seen}
+        index_elements=[Story.story_id],
+        set_={"state": stmt.excluded.state, "last_seen": stmt.excluded.last_seen},
     )
     await session.execute(stmt)
 
@@ -37,24 +38,44 @@ async def prune_stories(session: AsyncSession, *, before: datetime) -> int:
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
-async def channel_story(session: AsyncSession, channel_id: int, story_id: str) -> ChannelStory | None:
+async def channel_story(
+    session: AsyncSession, channel_id: int, story_id: str
+) -> ChannelStory | None:
     return await session.scalar(
-        select(ChannelStory).where(ChannelStory.channel_id == channel_id, ChannelStory.story_id == story_id)
+        select(ChannelStory).where(
+            ChannelStory.channel_id == channel_id, ChannelStory.story_id == story_id
+        )
     )
 
 
 async def open_channel_story(
-    session: AsyncSession, *, channel_id: int, guild_id: int, story_id: str, root_message_id: int,
-    root_delivery_id: int, outlet: str, user_ids: Sequence[int], now: datetime,
+    session: AsyncSession,
+    *,
+    channel_id: int,
+    guild_id: int,
+    story_id: str,
+    root_message_id: int,
+    root_delivery_id: int,
+    outlet: str,
+    user_ids: Sequence[int],
+    now: datetime,
 ) -> ChannelStory:
     existing = await channel_story(session, channel_id, story_id)
     if existing is not None:  # an old, expired story with the same id: start it afresh
         await session.delete(existing)
         await session.flush()
     story = ChannelStory(
-        channel_id=channel_id, guild_id=guild_id, story_id=story_id, root_message_id=root_message_id,
-        root_delivery_id=root_delivery_id, thread_id=None, outlets=outlet, article_count=1,
-        pinged_user_ids=" ".join(str(u) for u in sorted(set(user_ids))), opened_at=now, last_article_at=now,
+        channel_id=channel_id,
+        guild_id=guild_id,
+        story_id=story_id,
+        root_message_id=root_message_id,
+        root_delivery_id=root_delivery_id,
+        thread_id=None,
+        outlets=outlet,
+        article_count=1,
+        pinged_user_ids=" ".join(str(u) for u in sorted(set(user_ids))),
+        opened_at=now,
+        last_article_at=now,
     )
     session.add(story)
     await session.flush()

@@ -22,7 +22,11 @@ def upgrade() -> None:
     with op.batch_alter_table("follows") as batch:
         batch.add_column(sa.Column("search_feed_id", sa.Integer(), nullable=True))
         batch.create_foreign_key(
-            "fk_follows_search_feed_id_feeds", "feeds", ["search_feed_id"], ["id"], ondelete="SET NULL"
+            "fk_follows_search_feed_id_feeds",
+            "feeds",
+            ["search_feed_id"],
+            ["id"],
+            ondelete="SET NULL",
         )
         batch.create_index("ix_follows_search_feed", ["search_feed_id"])
 

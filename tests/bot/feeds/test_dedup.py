@@ -15,7 +15,9 @@ from bot.feeds.dedup import (
     canonical_link,
     guids_look_stable,
     item_dedup_key,
+    publisher_url,
 )
+from bot.feeds.google_news import publisher_url as google_news_publisher_url
 from bot.feeds.model import ParsedItem
 
 
@@ -223,3 +225,7 @@ def test_article_key_is_none_without_a_link() -> None:
 )
 def test_guids_look_stable(guids: list[str | None], stable: bool) -> None:
     assert guids_look_stable(guids) is stable
+
+
+def test_publisher_url_is_available_from_dedup() -> None:
+    assert publisher_url is google_news_publisher_url

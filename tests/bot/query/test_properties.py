@@ -1,5 +1,7 @@
 """Property tests: the index agrees with the reference matcher; normalization round-trips."""
 
+import itertools
+
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
@@ -9,7 +11,7 @@ from bot.query.index import FollowIndex
 from bot.query.matcher import highlight_spans, matched_words, matches
 from bot.query.model import Query
 from bot.query.parser import parse_query
-from bot.query.text import tokenize
+from bot.query.text import scan, tokenize, word_forms
 
 # A small vocabulary, so random follows and random articles do meet.
 VOCABULARY = ["kim", "kanye", "ye", "west", "kris", "jenner", "kylie", "wedding", "divorce"]
@@ -152,3 +154,17 @@ def test_highlights_exist_exactly_when_words_matched(title: str, text: str) -> N
     spans = highlight_spans(title, query)
     assert bool(spans) == bool(matched_words(query, MatchDoc.from_article(title)))
     assert all(0 <= start < end <= len(title) for start, end in spans)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.text(max_size=80), field_texts(), st.from_regex(r"[A-Za-z0-9 '’-]{0,40}")))
+def test_word_forms_is_scan_without_spans(text: str) -> None:
+    assert word_forms(text) == [(token.text, token.alternate) for token in scan(text)]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=80))
+def test_highlight_spans_are_ordered_and_disjoint_on_any_text(text: str) -> None:
+    spans = highlight_spans(text, parse_query('kim OR kims OR ye* OR "a b"'))
+    assert all(0 <= start < end <= len(text) for start, end in spans)
+    assert all(a[1] < b[0] for a, b in itertools.pairwise(spans))
