@@ -34,9 +34,7 @@ async def bare_fetch(
     keep_bodies: bool = False,
 ) -> BareFetch:
     """GET every URL (conditionally when ``etags`` are given), ``concurrency`` at a time."""
-    connector = aiohttp.TCPConnector(
-        limit=concurrency, force_close=True, resolver=LoopbackResolver()
-    )
+    connector = aiohttp.TCPConnector(limit=concurrency, force_close=True, resolver=LoopbackResolver())
     gate = asyncio.Semaphore(concurrency)
     statuses: Counter[int] = Counter()
     bodies: list[bytes] = [b""] * len(urls) if keep_bodies else []
@@ -60,9 +58,7 @@ async def bare_fetch(
     return BareFetch(statuses, bodies, errors)
 
 
-async def pool_parse(
-    pool: Executor, job: Callable[[bytes], Any], bodies: Sequence[bytes]
-) -> list[Any]:
+async def pool_parse(pool: Executor, job: Callable[[bytes], Any], bodies: Sequence[bytes]) -> list[Any]:
     """Run ``job`` on every body in ``pool`` (all queued at once, as a poll cycle would)."""
     loop = asyncio.get_running_loop()
     return list(await asyncio.gather(*(loop.run_in_executor(pool, job, b) for b in bodies)))

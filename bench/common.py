@@ -250,10 +250,5 @@ def feed_url(port: int, index: int) -> str:
 def bench_settings_toml(database_url: str, *, extra: str = "") -> str:
     """A config for the benchmarks: no search feeds, warnings only."""
     return (
-        "[database]\n"
-        f'url = "{database_url}"\n'
-        "[search_feeds]\n"
-        "enabled = false\n"
-        "[logging]\n"
-        'level = "WARNING"\n' + extra
+        f'[database]\nurl = "{database_url}"\n[search_feeds]\nenabled = false\n[logging]\nlevel = "WARNING"\n' + extra
     )

@@ -1,7 +1,8 @@
 """The benchmark feed server: a separate process on 127.0.0.1, steered over HTTP.
 
 ``GET /feed/{i}`` serves feed ``i`` at its current version with an ETag and a
-Last-Modified; with validators on, a matching If-None-Match gets 304. Control routes
+Last-Modified (a new version is 50 new items, or with ``rolling`` one new item on
+top); with validators on, a matching If-None-Match gets 304. Control routes
 (same port, loopback only):
 
 - ``POST /_ctl/mode`` JSON ``{"version": v, "validators": bool}``: every feed to ``v``
@@ -28,13 +29,14 @@ import aiohttp
 from aiohttp import web
 
 from bench.common import load_headlines
-from bench.feeddocs import feed_document, version_etag
+from bench.feeddocs import feed_document, rolling_document, version_etag
 
 
 @dataclass
 class _State:
     feeds: int
     base: datetime
+    rolling: bool  # a new version adds one item (rolling_document), else replaces all 50
     version: int = 1
     validators: bool = True
     versions: dict[int, int] = field(default_factory=dict)  # per-feed overrides
@@ -46,20 +48,21 @@ class _State:
         return self.versions.get(feed, self.version)
 
 
-def _serve(feeds: int, base_iso: str, ready: Connection) -> None:
-    asyncio.run(_serve_async(feeds, datetime.fromisoformat(base_iso), ready))
+def _serve(feeds: int, base_iso: str, rolling: bool, ready: Connection) -> None:
+    asyncio.run(_serve_async(feeds, datetime.fromisoformat(base_iso), rolling, ready))
 
 
-async def _serve_async(feeds: int, base: datetime, ready: Connection) -> None:
+async def _serve_async(feeds: int, base: datetime, rolling: bool, ready: Connection) -> None:
     headlines = load_headlines()
-    state = _State(feeds=feeds, base=base, hits=[0] * feeds)
+    state = _State(feeds=feeds, base=base, rolling=rolling, hits=[0] * feeds)
+    document = rolling_document if rolling else feed_document
     last_modified = format_datetime(base, usegmt=True)
 
     def body_of(feed: int, version: int) -> bytes:
         cached = state.cache.get(feed)
         if cached is not None and cached[0] == version:
             return cached[1]
-        body = feed_document(headlines, feed, version, base)
+        body = document(headlines, feed, version, base)
         state.cache[feed] = (version, body)
         return body
 
@@ -75,9 +78,7 @@ async def _serve_async(feeds: int, base: datetime, ready: Connection) -> None:
             state.statuses[304] += 1
             return web.Response(status=304, headers=headers)
         state.statuses[200] += 1
-        return web.Response(
-            body=body_of(feed, version), headers=headers, content_type="application/rss+xml"
-        )
+        return web.Response(body=body_of(feed, version), headers=headers, content_type="application/rss+xml")
 
     async def set_mode(request: web.Request) -> web.Response:
         data = await request.json()
@@ -140,8 +141,9 @@ class HitCounts:
 class FeedServerProcess:
     """Starts the server process and talks to its control routes."""
 
-    def __init__(self, feeds: int, base: datetime | None = None) -> None:
+    def __init__(self, feeds: int, *, rolling: bool = False, base: datetime | None = None) -> None:
         self.feeds = feeds
+        self.rolling = rolling
         # Items are dated up to a few hours after ``base``: a day ago keeps them in the
         # past and inside the alert age limit (48 h).
         self.base = base or datetime.now(UTC).replace(microsecond=0) - timedelta(hours=24)
@@ -160,7 +162,9 @@ class FeedServerProcess:
         context = multiprocessing.get_context("spawn")
         parent_end, child_end = context.Pipe()
         process = context.Process(
-            target=_serve, args=(self.feeds, self.base.isoformat(), child_end), daemon=True
+            target=_serve,
+            args=(self.feeds, self.base.isoformat(), self.rolling, child_end),
+            daemon=True,
         )
         process.start()
         child_end.close()
@@ -190,9 +194,7 @@ class FeedServerProcess:
 
     def _control(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(
-                base_url=f"http://127.0.0.1:{self.port}", trust_env=False
-            )
+            self._session = aiohttp.ClientSession(base_url=f"http://127.0.0.1:{self.port}", trust_env=False)
         return self._session
 
     async def close_control(self) -> None:
@@ -207,9 +209,7 @@ class FeedServerProcess:
 
     async def change_feed(self, feed: int, version: int) -> float:
         """Move one feed to ``version``; returns the server's wall time of the change."""
-        async with self._control().post(
-            "/_ctl/feed", json={"feed": feed, "version": version}
-        ) as response:
+        async with self._control().post("/_ctl/feed", json={"feed": feed, "version": version}) as response:
             response.raise_for_status()
             data: dict[str, Any] = await response.json()
             return float(data["changed_at"])

@@ -237,15 +237,11 @@ async def bench_fetcher(urls: Sequence[str], concurrency: int, rss: PeakRss) -> 
         return (await fetcher.fetch(url, etag=etags[index])).status
 
     async with new_fetcher() as fetcher:
-        fresh = await run_phase(
-            "FeedFetcher, 200", urls, partial(fetch_fresh, fetcher), concurrency, rss
-        )
+        fresh = await run_phase("FeedFetcher, 200", urls, partial(fetch_fresh, fetcher), concurrency, rss)
     # A fresh fetcher, so no keep-alive connection from the first pass is reused (in
     # production the next poll comes minutes later, long after keep-alive expired).
     async with new_fetcher() as fetcher:
-        revalidated = await run_phase(
-            "FeedFetcher, 304", urls, partial(fetch_conditional, fetcher), concurrency, rss
-        )
+        revalidated = await run_phase("FeedFetcher, 304", urls, partial(fetch_conditional, fetcher), concurrency, rss)
     return [fresh, revalidated]
 
 
@@ -266,9 +262,7 @@ async def bench_bare(urls: Sequence[str], concurrency: int, rss: PeakRss) -> lis
                 return response.status
 
         fresh = await run_phase("bare aiohttp, 200", urls, fetch_fresh, concurrency, rss)
-        revalidated = await run_phase(
-            "bare aiohttp, 304", urls, fetch_conditional, concurrency, rss
-        )
+        revalidated = await run_phase("bare aiohttp, 304", urls, fetch_conditional, concurrency, rss)
     return [fresh, revalidated]
 
 
@@ -339,9 +333,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print_table(median_by_phase(rounds))
     expected = {"FeedFetcher, 200": 200, "FeedFetcher, 304": 304}
     expected |= {"bare aiohttp, 200": 200, "bare aiohttp, 304": 304}
-    wrong = sorted(
-        {r.name for results in rounds for r in results if r.statuses != {expected[r.name]: feeds}}
-    )
+    wrong = sorted({r.name for results in rounds for r in results if r.statuses != {expected[r.name]: feeds}})
     if wrong:
         print(f"unexpected statuses in: {', '.join(wrong)}")
         return 1

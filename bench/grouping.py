@@ -132,10 +132,7 @@ def group_with_grouper(
     """article id -> predicted story id, feeding articles in the given (time) order."""
     grouper = StoryGrouper(window=window, thresholds=thresholds)
     fps = fingerprints if fingerprints is not None else [a.fingerprint() for a in articles]
-    return {
-        a.article_id: grouper.assign(a.article_id, fp).story_id
-        for a, fp in zip(articles, fps, strict=True)
-    }
+    return {a.article_id: grouper.assign(a.article_id, fp).story_id for a, fp in zip(articles, fps, strict=True)}
 
 
 def group_exact_title(articles: Sequence[Article]) -> dict[str, str]:
@@ -143,9 +140,7 @@ def group_exact_title(articles: Sequence[Article]) -> dict[str, str]:
     return {a.article_id: " ".join(re.findall(r"\w+", fold(a.title))) for a in articles}
 
 
-def group_first_two_names(
-    articles: Sequence[Article], fps: Sequence[StoryFingerprint]
-) -> dict[str, str]:
+def group_first_two_names(articles: Sequence[Article], fps: Sequence[StoryFingerprint]) -> dict[str, str]:
     """Baseline: same set of the first two distinctive names; fewer names -> alone."""
     out: dict[str, str] = {}
     for article, fp in zip(articles, fps, strict=True):
@@ -200,9 +195,7 @@ def _pairs(n: int) -> int:
     return n * (n - 1) // 2
 
 
-def pair_counts(
-    items: Iterable[tuple[str, str]], dont_care: frozenset[str] = frozenset()
-) -> PairCounts:
+def pair_counts(items: Iterable[tuple[str, str]], dont_care: frozenset[str] = frozenset()) -> PairCounts:
     """Pairwise counts for (predicted, truth) labels of one comparison block.
 
     Pairs whose two truths are DIFFERENT members of ``dont_care`` count neither as
@@ -271,12 +264,8 @@ def evaluate_uci(
     for method, predicted in methods.items():
         out[method] = {
             "all, strict ids": within_day_counts(articles, predicted).as_dict(),
-            "all, wedding ids = one story": within_day_counts(
-                articles, predicted, relabel=_wedding
-            ).as_dict(),
-            "all, wedding cross-id ignored": within_day_counts(
-                articles, predicted, dont_care=WEDDING_IDS
-            ).as_dict(),
+            "all, wedding ids = one story": within_day_counts(articles, predicted, relabel=_wedding).as_dict(),
+            "all, wedding cross-id ignored": within_day_counts(articles, predicted, dont_care=WEDDING_IDS).as_dict(),
             "K/K, strict ids": within_day_counts(articles, predicted, keep=_is_kk).as_dict(),
             "K/K, wedding ids = one story": within_day_counts(
                 articles, predicted, keep=_is_kk, relabel=_wedding
@@ -326,24 +315,53 @@ def _metric_row(label: list[str], m: dict[str, float | int]) -> list[str]:
 _METRIC_HEADER = ["P", "R", "F1", "TP pairs", "predicted pairs", "true pairs"]
 
 
+@dataclass(frozen=True, slots=True)
+class Throughput:
+    articles: int
+    fingerprint_seconds: float
+    assign_seconds: float
+    stories_opened: int
+    peak_open_stories: int
+
+    def as_dict(self) -> dict[str, float | int]:
+        return {
+            "articles": self.articles,
+            "fingerprint_us_per_article": round(1e6 * self.fingerprint_seconds / self.articles, 1),
+            "assign_us_per_article": round(1e6 * self.assign_seconds / self.articles, 1),
+            "stories_opened": self.stories_opened,
+            "peak_open_stories": self.peak_open_stories,
+        }
+
+
+def measure_throughput(articles: Sequence[Article]) -> Throughput:
+    """Wall time of fingerprinting and of ``assign`` over ``articles``, one pass each."""
+    started = time.perf_counter()
+    fps = [a.fingerprint() for a in articles]
+    fingerprinted = time.perf_counter()
+    grouper = StoryGrouper()
+    opened = peak = 0
+    for article, fp in zip(articles, fps, strict=True):
+        opened += grouper.assign(article.article_id, fp).is_new
+        peak = max(peak, len(grouper))
+    done = time.perf_counter()
+    return Throughput(len(articles), fingerprinted - started, done - fingerprinted, opened, peak)
+
+
 def run(*, sweep: bool = False) -> dict[str, Any]:
     """All evaluations (and optionally the tuning sweep) as a dict."""
-    started = time.perf_counter()
     uci = load_uci()
     uci_fps = [a.fingerprint() for a in uci]
-    fingerprint_seconds = time.perf_counter() - started
-    started = time.perf_counter()
+    labelled = load_labelled()
     result: dict[str, Any] = {
         "thresholds": DEFAULT_THRESHOLDS,
         "window_hours": DEFAULT_WINDOW.total_seconds() / 3600,
+        "uci_articles": len(uci),
         "uci": evaluate_uci(uci, uci_fps),
+        "labelled_articles": len(labelled),
+        "labelled_stories": len({a.truth for a in labelled}),
+        "labelled": evaluate_labelled(labelled),
+        "throughput": measure_throughput(uci).as_dict(),
     }
-    result["uci_articles"] = len(uci)
-    result["uci_seconds"] = round(time.perf_counter() - started + fingerprint_seconds, 2)
-    labelled = load_labelled()
-    result["labelled_articles"] = len(labelled)
-    result["labelled_stories"] = len({a.truth for a in labelled})
-    result["labelled"] = evaluate_labelled(labelled)
     if sweep:
         result["sweep"] = threshold_sweep(uci, uci_fps, labelled)
     return result
@@ -426,10 +444,7 @@ def render(result: dict[str, Any]) -> str:
                     f"{t.min_event_tokens}",
                     f"{t.min_full_event_tokens}",
                     "yes" if t.name_conflict else "no",
-                    *(
-                        f"{row[key].precision:.3f} / {row[key].recall:.3f}"
-                        for key in ("uci", "uci_kk", "labelled")
-                    ),
+                    *(f"{row[key].precision:.3f} / {row[key].recall:.3f}" for key in ("uci", "uci_kk", "labelled")),
                 ]
             )
         parts += [
@@ -448,7 +463,14 @@ def render(result: dict[str, Any]) -> str:
             ),
             "",
         ]
-    parts.append(f"UCI run time (fingerprints + 3 methods x 6 variants): {result['uci_seconds']} s")
+    tp = result["throughput"]
+    parts += [
+        "### Throughput (UCI file, one pass, this machine)",
+        "",
+        f"{tp['articles']:,} articles: fingerprint {tp['fingerprint_us_per_article']} us/article, "
+        f"assign {tp['assign_us_per_article']} us/article; {tp['stories_opened']:,} stories "
+        f"opened, at most {tp['peak_open_stories']:,} open at once.",
+    ]
     return "\n".join(parts)
 
 

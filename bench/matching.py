@@ -33,11 +33,7 @@ from bot.query.parser import parse_query
 from bot.query.text import tokenize
 
 HEADLINES = (
-    Path(__file__).resolve().parents[1]
-    / ".."
-    / "shared"
-    / "stories"
-    / "uci-entertainment-2014-05-01_2014-06-14.tsv"
+    Path(__file__).resolve().parents[1] / ".." / "shared" / "stories" / "uci-entertainment-2014-05-01_2014-06-14.tsv"
 )
 SEED = 20140524
 SIZES = (10_000, 100_000, 1_000_000)
@@ -86,9 +82,7 @@ def make_follow_texts(tokenized: list[list[str]], count: int, rng: random.Random
         content = _content_words(words)
         if not content:
             continue
-        parts = [
-            _term(rng, words, content) for _ in range(rng.choices((1, 2, 3, 4), (3, 4, 2, 1))[0])
-        ]
+        parts = [_term(rng, words, content) for _ in range(rng.choices((1, 2, 3, 4), (3, 4, 2, 1))[0])]
         if rng.random() < 0.10:
             other = _content_words(rng.choice(tokenized))
             if other:
@@ -123,9 +117,7 @@ def _timing(wall_ns: list[int], cpu_ns: list[int]) -> dict[str, float]:
     return figures
 
 
-def _time_index(
-    index: FollowIndex[int], titles: Sequence[str]
-) -> tuple[dict[str, float], float, float]:
+def _time_index(index: FollowIndex[int], titles: Sequence[str]) -> tuple[dict[str, float], float, float]:
     wall: list[int] = []
     cpu: list[int] = []
     matched = candidates = 0
@@ -141,9 +133,8 @@ def _time_index(
     return _timing(wall, cpu), matched / len(titles), candidates / min(len(titles), 1000)
 
 
-def _time_naive(
-    follows: list[tuple[int, Query]], index: FollowIndex[int], titles: Sequence[str]
-) -> tuple[dict[str, float], bool]:
+def _time_naive(queries: list[Query], index: FollowIndex[int], titles: Sequence[str]) -> tuple[dict[str, float], bool]:
+    """Time ``matches`` over every follow (key = position in ``queries``) per item."""
     wall: list[int] = []
     cpu: list[int] = []
     agree = True
@@ -151,7 +142,7 @@ def _time_naive(
     for title in titles:
         started, started_cpu = wall_clock(), cpu_clock()
         doc = MatchDoc.from_article(title)
-        found = {key for key, query in follows if matches(query, doc)}
+        found = {key for key, query in enumerate(queries) if matches(query, doc)}
         cpu.append(cpu_clock() - started_cpu)
         wall.append(wall_clock() - started)
         agree = agree and found == index.match(doc)
@@ -173,8 +164,7 @@ def _bench_size(
     parsed_s = time.perf_counter() - started
     started = time.perf_counter()
     index: FollowIndex[int] = FollowIndex(term_frequency=frequency)
-    follows = list(enumerate(queries))
-    for key, query in follows:
+    for key, query in enumerate(queries):
         index.add(key, query)
     added_s = time.perf_counter() - started
     gc.collect()
@@ -184,9 +174,9 @@ def _bench_size(
     naive_items = NAIVE_ITEMS[size][1 if quick else 0]
     timed_titles = titles if index_items is None else rng.sample(titles, index_items)
     indexed, mean_matches, mean_candidates = _time_index(index, timed_titles)
-    naive, agree = _time_naive(follows, index, rng.sample(titles, naive_items))
+    naive, agree = _time_naive(queries, index, rng.sample(titles, naive_items))
     result = {
-        "follows": len(follows),
+        "follows": len(queries),
         "distinct_queries": index.distinct_queries,
         "parse_s": parsed_s,
         "add_s": added_s,
@@ -198,7 +188,7 @@ def _bench_size(
         "mean_candidates": mean_candidates,
         "agree": agree,
     }
-    del index, follows, queries
+    del index, queries
     gc.collect()
     return result
 

@@ -35,9 +35,7 @@ def count_with_feedparser(body: bytes) -> int:
     return len(feedparser.parse(io.BytesIO(body)).entries)
 
 
-def timed_round(
-    pool: ProcessPoolExecutor, count: Callable[[bytes], int], bodies: Sequence[bytes]
-) -> tuple[float, int]:
+def timed_round(pool: ProcessPoolExecutor, count: Callable[[bytes], int], bodies: Sequence[bytes]) -> tuple[float, int]:
     started = time.perf_counter()
     items = sum(pool.map(count, bodies, chunksize=1))
     return time.perf_counter() - started, items
@@ -65,8 +63,7 @@ def main() -> None:
 
     total_bytes = sum(map(len, bodies))
     print(
-        f"{len(bodies)} documents, {total_bytes / 1e6:.1f} MB, {WORKERS} workers, "
-        f"{rounds} rounds (median round shown)"
+        f"{len(bodies)} documents, {total_bytes / 1e6:.1f} MB, {WORKERS} workers, {rounds} rounds (median round shown)"
     )
     print(f"{'parser':<18}{'items':>7}{'median s':>10}{'best s':>8}{'items/s':>9}{'docs/s':>8}")
     for name in contenders:
@@ -75,9 +72,7 @@ def main() -> None:
             f"{name:<18}{items[name]:>7}{median:>10.3f}{min(seconds[name]):>8.3f}"
             f"{items[name] / median:>9.0f}{len(bodies) / median:>8.1f}"
         )
-    ratio = statistics.median(seconds["parse_feed"]) / statistics.median(
-        seconds["feedparser.parse"]
-    )
+    ratio = statistics.median(seconds["parse_feed"]) / statistics.median(seconds["feedparser.parse"])
     print(f"parse_feed takes {ratio:.2f}x the time of feedparser.parse alone")
 
 

@@ -39,9 +39,7 @@ async def fresh_database(admin: str, purpose: str) -> AsyncIterator[str]:
     finally:
         await conn.close()
     try:
-        yield url.set(drivername="postgresql+asyncpg", database=name).render_as_string(
-            hide_password=False
-        )
+        yield url.set(drivername="postgresql+asyncpg", database=name).render_as_string(hide_password=False)
     finally:
         conn = await _admin_connection(url)
         try:

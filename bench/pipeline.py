@@ -34,12 +34,7 @@ _COMMON = STOPWORDS
 
 
 def poll_settings(database_url: str, *, concurrency: int, parse_workers: int = 2) -> Settings:
-    extra = (
-        "[polling]\n"
-        f"concurrency = {concurrency}\n"
-        f"parse_workers = {parse_workers}\n"
-        "timeout_seconds = 60\n"
-    )
+    extra = f"[polling]\nconcurrency = {concurrency}\nparse_workers = {parse_workers}\ntimeout_seconds = 60\n"
     return parse_settings(bench_settings_toml(database_url, extra=extra), "bench", {})
 
 
@@ -63,8 +58,8 @@ async def open_services(settings: Settings, *, migrate: bool = True) -> Services
     return services
 
 
-def poll_context(services: Services, fetcher: FeedFetcher) -> PollContext:
-    """The context the bot builds in setup_hook (story grouping included)."""
+def poll_context(services: Services, fetcher: FeedFetcher, *, stories: bool = True) -> PollContext:
+    """The context the bot builds in setup_hook (story grouping included unless told)."""
     return PollContext(
         settings=services.settings,
         sessions=services.sessions,
@@ -73,7 +68,7 @@ def poll_context(services: Services, fetcher: FeedFetcher) -> PollContext:
         matcher=services.matcher,
         worker_id=services.worker_id,
         metrics=services.metrics,
-        stories=services.stories,
+        stories=services.stories if stories else None,
     )
 
 
@@ -105,7 +100,7 @@ class Cycle:
     succeeded: int = 0  # feeds whose poll was recorded as a success
 
 
-async def poll_cycle(services: Services, fetcher: FeedFetcher, limit: int) -> Cycle:
+async def poll_cycle(services: Services, fetcher: FeedFetcher, limit: int, *, stories: bool = True) -> Cycle:
     """One poll cycle over every due feed, as the scheduler's job runs it.
 
     If the cycle raises, the other feeds' tasks keep running (gather does not cancel
@@ -113,23 +108,19 @@ async def poll_cycle(services: Services, fetcher: FeedFetcher, limit: int) -> Cy
     """
     started = datetime.now(UTC)
     try:
-        outcomes = await poll_due_feeds(poll_context(services, fetcher), limit=limit)
+        outcomes = await poll_due_feeds(poll_context(services, fetcher, stories=stories), limit=limit)
     except Exception as exc:
         current = asyncio.current_task()
         strays = [t for t in asyncio.all_tasks() if t is not current]
         if strays:
             await asyncio.wait(strays, timeout=STRAY_TIMEOUT)
-        return Cycle(
-            [], f"{type(exc).__name__}: {exc}"[:300], await succeeded_since(services, started)
-        )
+        return Cycle([], f"{type(exc).__name__}: {exc}"[:300], await succeeded_since(services, started))
     return Cycle(outcomes, None, sum(1 for o in outcomes if o.status != "failed"))
 
 
 async def succeeded_since(services: Services, since: datetime) -> int:
     async with services.sessions() as session:
-        found = await session.scalar(
-            select(func.count()).select_from(Feed).where(Feed.last_success_at >= since)
-        )
+        found = await session.scalar(select(func.count()).select_from(Feed).where(Feed.last_success_at >= since))
     return int(found or 0)
 
 
@@ -140,9 +131,7 @@ def follow_texts(headlines: Sequence[Headline], count: int, seed: int) -> list[s
     while len(texts) < count:
         words = [
             w
-            for w in "".join(c if c.isalnum() else " " for c in rng.choice(headlines).title)
-            .lower()
-            .split()
+            for w in "".join(c if c.isalnum() else " " for c in rng.choice(headlines).title).lower().split()
             if len(w) >= 4 and w.isalpha() and w not in _COMMON
         ]
         if not words:
@@ -179,3 +168,29 @@ async def add_follows(
             )
     await services.refresh_matcher()
     return stored
+
+
+async def baselined(services: Services) -> int:
+    async with services.sessions() as session:
+        found = await session.scalar(select(func.count()).select_from(Feed).where(Feed.baseline_done.is_(True)))
+    return int(found or 0)
+
+
+async def first_poll_until_done(
+    services: Services, feeds: int, *, stories: bool = True, attempts: int = 5
+) -> list[str]:
+    """Set-up: poll until every feed has had its baseline poll, as the scheduler's next
+    ticks would after a failed cycle; returns the errors that ended cycles early."""
+    crashes: list[str] = []
+    for _ in range(attempts):
+        await make_due(services)
+        fetcher = await loopback_fetcher(services.settings)
+        try:
+            cycle = await poll_cycle(services, fetcher, limit=feeds, stories=stories)
+        finally:
+            await fetcher.close()
+        if cycle.crash:
+            crashes.append(cycle.crash)
+        if await baselined(services) >= feeds:
+            return crashes
+    raise RuntimeError(f"feeds still without a first poll after {attempts} cycles: {crashes}")

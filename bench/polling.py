@@ -195,12 +195,8 @@ class Bench:
 
         return check
 
-    async def bare(
-        self, *, etags: Sequence[str] | None, expected_status: int, keep: list[bytes] | None
-    ) -> Check:
-        fetched = await bare_fetch(
-            self.urls, concurrency=CONCURRENCY, etags=etags, keep_bodies=keep is not None
-        )
+    async def bare(self, *, etags: Sequence[str] | None, expected_status: int, keep: list[bytes] | None) -> Check:
+        fetched = await bare_fetch(self.urls, concurrency=CONCURRENCY, etags=etags, keep_bodies=keep is not None)
         if keep is not None:
             keep[:] = fetched.bodies
 
@@ -228,9 +224,7 @@ async def run_async(feeds: int, *, rounds: int, follows: int, workdir: Path) -> 
     services: Services | None = None
     try:
         urls = [feed_url(server.port, i) for i in range(feeds)]
-        settings = poll_settings(
-            f"sqlite+aiosqlite:///{workdir / 'poll.db'}", concurrency=CONCURRENCY
-        )
+        settings = poll_settings(f"sqlite+aiosqlite:///{workdir / 'poll.db'}", concurrency=CONCURRENCY)
         services = await open_services(settings)
         await add_feeds(services, urls)
         channels = [GUILD_ID * 1000 + c for c in range(CHANNELS)]
@@ -352,10 +346,7 @@ def markdown(result: dict[str, Any]) -> str:
         detail = p["detail"]
         notes = []
         if "cycle_crashed" in detail:
-            notes.append(
-                f"CYCLE RAISED after {detail['succeeded']:,} feeds succeeded: "
-                f"{detail['cycle_crashed'][:90]}"
-            )
+            notes.append(f"CYCLE RAISED after {detail['succeeded']:,} feeds succeeded: {detail['cycle_crashed'][:90]}")
         if "outcomes" in detail:
             notes.append(",".join(f"{k}={v}" for k, v in sorted(detail["outcomes"].items())))
             if detail["new_items"]:
@@ -372,8 +363,7 @@ def markdown(result: dict[str, Any]) -> str:
                 p["name"],
                 p["role"],
                 f"{p['feeds_per_s']:,.0f}",
-                f"{len(rounds)}"
-                + (f" ({min(rounds):,.0f}-{max(rounds):,.0f})" if len(rounds) > 1 else ""),
+                f"{len(rounds)}" + (f" ({min(rounds):,.0f}-{max(rounds):,.0f})" if len(rounds) > 1 else ""),
                 f"{p['seconds']:.2f}",
                 f"{p['cpu_s_per_feed'] * 1000:.2f}",
                 f"{p['peak_rss_mb']:,.0f}",

@@ -118,25 +118,17 @@ async def add_server_feed(
     )
 
 
-async def remove_server_feed(
-    sessions: SessionFactory, *, guild_id: int, feed_id: int
-) -> str | None:
+async def remove_server_feed(sessions: SessionFactory, *, guild_id: int, feed_id: int) -> str | None:
     """Unlink a server's feed; the feed itself goes when no server uses it any more."""
     async with sessions.begin() as session:
         return await feed_repo.unlink_guild_feed(session, guild_id=guild_id, feed_id=feed_id)
 
 
-async def server_feed_choices(
-    sessions: SessionFactory, *, guild_id: int, typed: str
-) -> list[tuple[str, int]]:
+async def server_feed_choices(sessions: SessionFactory, *, guild_id: int, typed: str) -> list[tuple[str, int]]:
     async with sessions() as session:
         rows = await feed_repo.guild_own_feeds(session, guild_id)
     needle = typed.casefold().strip()
-    return [
-        (name, feed.id)
-        for feed, name in rows
-        if needle in name.casefold() or needle in feed.url.casefold()
-    ][:25]
+    return [(name, feed.id) for feed, name in rows if needle in name.casefold() or needle in feed.url.casefold()][:25]
 
 
 @dataclass(frozen=True)
@@ -214,9 +206,7 @@ class EffectiveSettings:
     allowed_channel_ids: list[int]
 
 
-async def effective_settings(
-    sessions: SessionFactory, settings: Settings, *, guild_id: int
-) -> EffectiveSettings:
+async def effective_settings(sessions: SessionFactory, settings: Settings, *, guild_id: int) -> EffectiveSettings:
     async with sessions() as session:
         row = await guild_repo.get(session, guild_id)
     alerts = settings.alerts
@@ -231,9 +221,7 @@ async def effective_settings(
         quiet_hours=pick(row and row.quiet_hours, alerts.quiet_hours),
         timezone=pick(row and row.timezone, alerts.timezone),
         search_feeds=pick(row and row.search_feeds, settings.search_feeds.enabled),
-        allowed_channel_ids=[int(c) for c in (row.allowed_channel_ids or "").split()]
-        if row
-        else [],
+        allowed_channel_ids=[int(c) for c in (row.allowed_channel_ids or "").split()] if row else [],
     )
 
 
@@ -257,9 +245,7 @@ def validate_timezone(name: str) -> str:
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise AdminError(
-            f"Unknown time zone {name!r}: use a name like Europe/Paris or America/New_York."
-        ) from None
+        raise AdminError(f"Unknown time zone {name!r}: use a name like Europe/Paris or America/New_York.") from None
     return name
 
 
@@ -281,9 +267,7 @@ async def update_settings(sessions: SessionFactory, *, guild_id: int, **changes:
         await guild_repo.update_settings(session, guild_id, **clean)
 
 
-async def toggle_allowed_channel(
-    sessions: SessionFactory, *, guild_id: int, channel_id: int
-) -> list[int]:
+async def toggle_allowed_channel(sessions: SessionFactory, *, guild_id: int, channel_id: int) -> list[int]:
     """Add or remove a channel from the server's follow channels; empty list means all."""
     async with sessions.begin() as session:
         row = await guild_repo.get(session, guild_id)
@@ -292,7 +276,5 @@ async def toggle_allowed_channel(
             current.remove(channel_id)
         else:
             current.append(channel_id)
-        await guild_repo.update_settings(
-            session, guild_id, allowed_channel_ids=" ".join(map(str, current)) or None
-        )
+        await guild_repo.update_settings(session, guild_id, allowed_channel_ids=" ".join(map(str, current)) or None)
     return current

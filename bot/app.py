@@ -39,18 +39,17 @@ async def run_bot(settings: Settings, token: str) -> int:
         await upgrade(services.engine)
     except Exception as exc:
         await services.close()
-        raise ConfigError(
-            f"cannot prepare the database at {settings.database.url!r}: {exc}"
-        ) from None
+        raise ConfigError(f"cannot prepare the database at {settings.database.url!r}: {exc}") from None
     bot = create_bot(services)
     loop = asyncio.get_running_loop()
     stopping = asyncio.Event()
+    closing: list[asyncio.Task[None]] = []  # keeps the close task referenced until it ends
 
     def request_stop(signame: str) -> None:
         if not stopping.is_set():
             log.info("received %s; shutting down", signame)
             stopping.set()
-            loop.create_task(bot.close())
+            closing.append(loop.create_task(bot.close()))
 
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, request_stop, sig.name)

@@ -74,13 +74,9 @@ def parse_catalog(document: dict[str, Any], *, source: str, text: str = "") -> l
         where = _where(source, index, entry, line)
         feed = _parse_entry(entry, where)
         if feed.id in seen_ids:
-            raise ConfigError(
-                f"{where}: id '{feed.id}' is already used by feeds[{seen_ids[feed.id]}]"
-            )
+            raise ConfigError(f"{where}: id '{feed.id}' is already used by feeds[{seen_ids[feed.id]}]")
         if feed.url in seen_urls:
-            raise ConfigError(
-                f"{where}: url {feed.url} is already listed as '{seen_urls[feed.url]}'"
-            )
+            raise ConfigError(f"{where}: url {feed.url} is already listed as '{seen_urls[feed.url]}'")
         seen_ids[feed.id] = index
         seen_urls[feed.url] = feed.id
         feeds.append(feed)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import os
 import sys
 from collections.abc import Sequence
@@ -13,16 +14,12 @@ from bot.errors import ConfigError
 from bot.logs import configure_logging
 from bot.settings import Settings, load_settings
 
-TOKEN_HELP = (
-    "DISCORD_TOKEN is not set: export DISCORD_TOKEN=<your bot token> "
-    "(Discord Developer Portal → your application → Bot → Reset Token)"
-)
+# Help text, not a secret.
+TOKEN_HELP = "DISCORD_TOKEN is not set: export DISCORD_TOKEN=<your bot token> (Developer Portal → Bot → Reset Token)"  # noqa: S105
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="storywatch", description="Discord alerts for the stories you follow."
-    )
+    parser = argparse.ArgumentParser(prog="storywatch", description="Discord alerts for the stories you follow.")
     sub = parser.add_subparsers(dest="command", required=True)
 
     def with_config(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
@@ -35,32 +32,64 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = with_config(sub.add_parser("run", help="run the bot"))
     run.add_argument("--json-logs", action="store_true", help="log one JSON object per line")
+    run.add_argument(
+        "--shards",
+        type=shard_range,
+        metavar="IDS",
+        help="gateway shards this process holds, e.g. 0-3 or 0,2",
+    )
+    run.add_argument("--shard-count", type=int, metavar="N", help="total gateway shards across all processes")
     db = with_config(sub.add_parser("db", help="database maintenance"))
     db.add_argument("action", choices=["upgrade"], help="apply the schema migrations")
-    with_config(
-        sub.add_parser("check-config", help="validate the configuration and print a summary")
-    )
+    with_config(sub.add_parser("check-config", help="validate the configuration and print a summary"))
     poll = with_config(sub.add_parser("poll", help="poll every feed once without Discord"))
     poll.add_argument("--once", action="store_true", required=True, help="poll once and exit")
     feeds = sub.add_parser("feeds", help="import or export feeds as OPML")
     feeds_sub = feeds.add_subparsers(dest="feeds_command", required=True)
-    imp = with_config(
-        feeds_sub.add_parser("import", help="add the feeds of an OPML file to a server")
-    )
+    imp = with_config(feeds_sub.add_parser("import", help="add the feeds of an OPML file to a server"))
     imp.add_argument("file", type=Path, help="an .opml file")
     imp.add_argument("--guild", type=int, required=True, help="the Discord server (guild) id")
     exp = with_config(feeds_sub.add_parser("export", help="write feeds as OPML"))
-    exp.add_argument(
-        "--guild", type=int, help="only this server's own feeds (default: config and server feeds)"
-    )
+    exp.add_argument("--guild", type=int, help="only this server's own feeds (default: config and server feeds)")
     exp.add_argument("-o", "--output", type=Path, help="file to write (default: stdout)")
     return parser
+
+
+def shard_range(text: str) -> list[int]:
+    """'0-3' -> [0, 1, 2, 3]; '0,2,5' -> [0, 2, 5]."""
+    ids: list[int] = []
+    try:
+        for part in text.split(","):
+            low, _, high = part.strip().partition("-")
+            ids.extend(range(int(low), int(high or low) + 1))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"shards must look like 0-3 or 0,2,5, not {text!r}") from None
+    if not ids or min(ids) < 0:
+        raise argparse.ArgumentTypeError(f"no valid shard ids in {text!r}")
+    return sorted(set(ids))
+
+
+def with_shards(settings: Settings, shards: list[int] | None, count: int | None) -> Settings:
+    """Command-line shard options override [discord] shard_ids / shard_count."""
+    if shards is None and count is None:
+        return settings
+    count = count or settings.discord.shard_count
+    ids = shards if shards is not None else settings.discord.shard_ids
+    if not count:
+        raise ConfigError("--shards needs --shard-count (or [discord] shard_count)")
+    if ids and max(ids) >= count:
+        raise ConfigError(f"shard ids must be below --shard-count {count}")
+    return dataclasses.replace(
+        settings, discord=dataclasses.replace(settings.discord, shard_ids=ids, shard_count=count)
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         settings = load_settings(args.config)
+        if args.command == "run":
+            settings = with_shards(settings, args.shards, args.shard_count)
     except ConfigError as exc:
         print(f"storywatch: configuration error: {exc}", file=sys.stderr)
         return 2
@@ -116,15 +145,18 @@ async def _db_upgrade(settings: Settings) -> int:
 
 def describe(settings: Settings, *, token_set: bool) -> str:
     """A summary for check-config; never prints the token, only whether it is set."""
+    guild = settings.discord.dev_guild_id
+    sync_target = f"to guild {guild}" if guild else "globally"
+    search = f"on, every {settings.search_feeds.interval_seconds:g}s" if settings.search_feeds.enabled else "off"
     lines = [
         f"config: {settings.source} (valid)",
         f"database: {settings.database.url}",
         f"discord: api {settings.discord.api_base}, gateway {settings.discord.gateway_url}, "
-        f"commands synced {'to guild ' + str(settings.discord.dev_guild_id) if settings.discord.dev_guild_id else 'globally'}",
+        f"commands synced {sync_target}",
         f"token: {'set in DISCORD_TOKEN' if token_set else 'NOT SET (export DISCORD_TOKEN=...)'}",
         f"polling: every {settings.polling.interval_seconds:g}s "
         f"(adaptive {settings.polling.min_interval:g}-{settings.polling.max_interval:g}s)",
-        f"search feeds: {'on, every ' + format(settings.search_feeds.interval_seconds, 'g') + 's' if settings.search_feeds.enabled else 'off'}",
+        f"search feeds: {search}",
         f"feeds ({len(settings.feeds)}):",
     ]
     lines += [f"  - {feed.name}: {feed.url}" for feed in settings.feeds]

@@ -7,7 +7,7 @@ Resources come in built (``Services``); the scheduler starts in ``setup_hook`` (
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import discord
@@ -18,7 +18,7 @@ from bot.delivery.sender import SendContext
 from bot.discord_transport import DiscordTransport
 from bot.health import HealthChecks, HealthServer
 from bot.jobs import SEND_JOB, InFlight, build_scheduler, wake
-from bot.polling import PollContext
+from bot.polling import PollContext, drain_polls
 from bot.services import Services
 from db.engine import db_reachable
 from db.repo import deliveries as delivery_repo
@@ -44,12 +44,14 @@ class StorywatchMixin:
     scheduler: AsyncIOScheduler | None
     jobs: InFlight
     health: HealthServer | None
+    poll: PollContext | None
 
     def _init_storywatch(self, services: Services) -> None:
         self.services = services
         self.scheduler = None
         self.jobs = InFlight()
         self.health: HealthServer | None = None
+        self.poll: PollContext | None = None
 
     async def setup_hook(self) -> None:
         from cogs import load_cogs
@@ -79,6 +81,7 @@ class StorywatchMixin:
             worker_id=services.worker_id,
             alerts=services.settings.alerts,
             metrics=services.metrics,
+            lease=timedelta(seconds=services.settings.alerts.claim_lease_seconds),
         )
         poll = PollContext(
             settings=services.settings,
@@ -90,6 +93,7 @@ class StorywatchMixin:
             metrics=services.metrics,
             stories=services.stories,
         )
+        self.poll = poll
         scheduler = build_scheduler(services, poll, send, self.jobs)
         poll.on_queued = lambda: wake(scheduler, SEND_JOB)
         self.scheduler = scheduler
@@ -144,7 +148,9 @@ class StorywatchMixin:
         if self.scheduler is not None and self.scheduler.running:
             self.scheduler.shutdown(wait=False)  # no new runs; the running ones finish below
             self.scheduler = None
-            await self.jobs.drain(timeout=SHUTDOWN_GRACE)
+            await self.jobs.drain(grace=SHUTDOWN_GRACE)
+            if self.poll is not None:
+                await drain_polls(self.poll, grace=SHUTDOWN_GRACE)
         try:
             async with self.services.sessions.begin() as session:
                 await delivery_repo.release_claims(session, self.services.worker_id)
@@ -175,13 +181,14 @@ class StorywatchBot(StorywatchMixin, commands.Bot):
 class ShardedStorywatchBot(StorywatchMixin, commands.AutoShardedBot):
     def __init__(self, services: Services) -> None:
         settings = services.settings.discord
-        super().__init__(
-            shard_ids=settings.shard_ids, shard_count=settings.shard_count, **_bot_options(services)
-        )
+        options = _bot_options(services)
+        if settings.shard_ids is not None:
+            options["shard_ids"] = settings.shard_ids
+        super().__init__(shard_count=settings.shard_count, **options)
         self._init_storywatch(services)
 
 
-def create_bot(services: Services) -> commands.Bot:
+def create_bot(services: Services) -> commands.Bot | commands.AutoShardedBot:
     if services.settings.discord.shard_count:
         return ShardedStorywatchBot(services)
     return StorywatchBot(services)

@@ -27,6 +27,22 @@ def only_members(user_ids: Sequence[int]) -> discord.AllowedMentions:
     )
 
 
+async def _post(
+    channel: discord.PartialMessageable,
+    content: str | None,
+    embed: dict[str, object] | None,
+    nonce: str,
+    mentions: discord.AllowedMentions,
+) -> int:
+    if embed is None:
+        message = await _call(channel.send(content=content, nonce=nonce, allowed_mentions=mentions))
+    else:
+        message = await _call(
+            channel.send(content=content, embed=discord.Embed.from_dict(embed), nonce=nonce, allowed_mentions=mentions)
+        )
+    return int(message.id)
+
+
 async def _call(request: Awaitable[T]) -> T:
     """Run one Discord request, turning every way it can fail into a SendFailure."""
     try:
@@ -57,30 +73,12 @@ class DiscordTransport:
         nonce: str,
     ) -> int:
         channel = self._client.get_partial_messageable(channel_id)
-        message = await _call(
-            channel.send(
-                content=content,
-                embed=discord.Embed.from_dict(embed) if embed is not None else None,
-                nonce=nonce,
-                allowed_mentions=only_members(user_ids),
-            )
-        )
-        return int(message.id)
+        return await _post(channel, content, embed, nonce, only_members(user_ids))
 
-    async def send_dm(
-        self, user_id: int, *, content: str | None, embed: dict[str, object] | None, nonce: str
-    ) -> int:
+    async def send_dm(self, user_id: int, *, content: str | None, embed: dict[str, object] | None, nonce: str) -> int:
         channel = await _call(self._client.http.start_private_message(user_id))
         messageable = self._client.get_partial_messageable(int(channel["id"]))
-        message = await _call(
-            messageable.send(
-                content=content,
-                embed=discord.Embed.from_dict(embed) if embed is not None else None,
-                nonce=nonce,
-                allowed_mentions=discord.AllowedMentions.none(),
-            )
-        )
-        return int(message.id)
+        return await _post(messageable, content, embed, nonce, discord.AllowedMentions.none())
 
     async def create_thread(self, channel_id: int, message_id: int, *, name: str) -> int:
         # Straight to the route: a partial message lacks the guild info discord.py wants.
@@ -98,9 +96,7 @@ class DiscordTransport:
         await _call(self._client.http.edit_channel(thread_id, archived=False))
 
     async def edit_embed(self, channel_id: int, message_id: int, embed: dict[str, object]) -> None:
-        await _call(
-            self._message(channel_id, message_id).edit(embed=discord.Embed.from_dict(embed))
-        )
+        await _call(self._message(channel_id, message_id).edit(embed=discord.Embed.from_dict(embed)))
 
     async def notify_member(self, guild_id: int, user_id: int, text: str) -> bool:
         """A DM; when DMs are closed, the server's system channel if the bot may post there."""
@@ -116,9 +112,7 @@ class DiscordTransport:
             log.info("could not notify a member", extra={"guild_id": guild_id, "user_id": user_id})
             return False
         try:
-            await _call(
-                channel.send(f"<@{user_id}> {text}", allowed_mentions=only_members([user_id]))
-            )
+            await _call(channel.send(f"<@{user_id}> {text}", allowed_mentions=only_members([user_id])))
             return True
         except SendFailure:
             return False

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sys
 from pathlib import Path
 
@@ -19,7 +20,7 @@ SYSTEM_USER = 0  # "added by" for feeds the operator imports
 async def import_feeds(settings: Settings, path: Path, *, guild_id: int) -> int:
     """Add every feed of an OPML file to a server, with the same checks as /feeds add."""
     try:
-        data = path.read_bytes()
+        data = await asyncio.to_thread(path.read_bytes)
     except OSError as exc:
         print(f"storywatch: cannot read {path}: {exc}", file=sys.stderr)
         return 2
@@ -48,9 +49,7 @@ async def import_feeds(settings: Settings, path: Path, *, guild_id: int) -> int:
                 failures += 1
                 print(f"failed  {entry.url}: {exc}")
                 continue
-            print(
-                f"{'exists ' if preview.already_added else 'added  '} {preview.url} ({preview.name})"
-            )
+            print(f"{'exists ' if preview.already_added else 'added  '} {preview.url} ({preview.name})")
         for skipped in parsed.skipped:
             print(f"skipped {skipped}: not an http(s) feed URL")
     finally:
@@ -68,9 +67,7 @@ async def export_feeds(settings: Settings, *, guild_id: int | None, output: Path
         await upgrade(engine)
         async with make_session_factory(engine)() as session:
             if guild_id is None:
-                rows = [
-                    (f, f.name) for f in await feed_repo.all_feeds(session) if f.kind != "search"
-                ]
+                rows = [(f, f.name) for f in await feed_repo.all_feeds(session) if f.kind != "search"]
                 title = "Storywatch feeds"
             else:
                 rows = await feed_repo.guild_own_feeds(session, guild_id)
@@ -81,6 +78,6 @@ async def export_feeds(settings: Settings, *, guild_id: int | None, output: Path
     if output is None:
         sys.stdout.write(document.decode())
     else:
-        output.write_bytes(document)
+        await asyncio.to_thread(output.write_bytes, document)
         print(f"wrote {len(rows)} feeds to {output}", file=sys.stderr)
     return 0

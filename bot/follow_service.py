@@ -56,9 +56,7 @@ class LatestPage:
 
 
 def parse(settings: Settings, text: str) -> Query:
-    return parse_query(
-        text, max_chars=settings.follows.max_query_chars, max_terms=settings.follows.max_terms
-    )
+    return parse_query(text, max_chars=settings.follows.max_query_chars, max_terms=settings.follows.max_terms)
 
 
 def search_feed_url(settings: Settings, query: Query) -> str:
@@ -97,9 +95,7 @@ async def follow(
             )
         }
         if query.normalized not in existing:
-            count = await follow_repo.count_member_follows(
-                session, guild_id=guild_id, user_id=user_id
-            )
+            count = await follow_repo.count_member_follows(session, guild_id=guild_id, user_id=user_id)
             if count >= settings.follows.max_per_member:
                 raise LimitExceeded(
                     f"You already follow {count} queries in this server (the limit is "
@@ -165,9 +161,7 @@ async def list_follows(
 ) -> list[tuple[int, str, str, bool]]:
     """(channel id, query, delivery, dm) of a member's follows, here or in the server."""
     async with sessions() as session:
-        rows = await follow_repo.member_follows(
-            session, guild_id=guild_id, user_id=user_id, channel_id=channel_id
-        )
+        rows = await follow_repo.member_follows(session, guild_id=guild_id, user_id=user_id, channel_id=channel_id)
     return [(f.channel_id, f.query, f.delivery, f.dm) for f in rows]
 
 
@@ -176,9 +170,7 @@ async def autocomplete_follows(
 ) -> list[str]:
     """The member's follows in this channel: all (up to 25) when nothing is typed."""
     async with sessions() as session:
-        rows = await follow_repo.member_follows(
-            session, guild_id=guild_id, user_id=user_id, channel_id=channel_id
-        )
+        rows = await follow_repo.member_follows(session, guild_id=guild_id, user_id=user_id, channel_id=channel_id)
     needle = " ".join(typed.casefold().split())
     return [f.query for f in rows if needle in f.query.casefold()][:25]
 
@@ -202,20 +194,16 @@ async def latest(
         queries = [parse(settings, text)]
     else:
         async with sessions() as session:
-            own = await follow_repo.member_follows(
-                session, guild_id=guild_id, user_id=user_id, channel_id=channel_id
-            )
+            own = await follow_repo.member_follows(session, guild_id=guild_id, user_id=user_id, channel_id=channel_id)
         queries = [parse_query(f.query, max_chars=10_000, max_terms=1_000) for f in own]
     if not queries:
         return LatestPage([], page, False, [])
     async with sessions() as session:
-        feed_names = {
-            feed.id: name for feed, name in await feed_repo.feeds_for_guild(session, guild_id)
-        }
+        feed_names = {feed.id: name for feed, name in await feed_repo.feeds_for_guild(session, guild_id)}
         found = await item_repo.search_items(
             session,
             list(feed_names),
-            [q for q in queries],
+            queries,
             accept=lambda item: _item_matches(item, queries),
             limit=LATEST_PAGE_SIZE + 1,
             offset=page * LATEST_PAGE_SIZE,
@@ -237,7 +225,5 @@ async def latest(
 
 
 def _item_matches(item: Item, queries: list[Query]) -> bool:
-    doc = MatchDoc.from_article(
-        item.title, item.summary, [c for c in item.categories.split("\n") if c]
-    )
+    doc = MatchDoc.from_article(item.title, item.summary, [c for c in item.categories.split("\n") if c])
     return any(matches(q, doc) for q in queries)

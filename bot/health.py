@@ -37,9 +37,7 @@ class HealthChecks:
 async def run_checks(checks: HealthChecks, seconds_each: float) -> dict[str, bool]:
     """Each check's result; an exception or a timeout counts as a failure."""
     named = checks.named()
-    results = await asyncio.gather(
-        *(_run_one(name, check, seconds_each) for name, check in named.items())
-    )
+    results = await asyncio.gather(*(_run_one(name, check, seconds_each) for name, check in named.items()))
     return dict(zip(named, results, strict=True))
 
 

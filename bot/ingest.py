@@ -112,15 +112,9 @@ class DeliveryPlan:
     digests: list[FollowRef]
 
 
-def plan_item(
-    follows: Iterable[FollowRef], *, visible_guilds: set[int] | None, matched: set[str]
-) -> DeliveryPlan:
+def plan_item(follows: Iterable[FollowRef], *, visible_guilds: set[int] | None, matched: set[str]) -> DeliveryPlan:
     """Split the follows an item matched by how their members want it."""
-    relevant = [
-        f
-        for f in follows
-        if f.query in matched and (visible_guilds is None or f.guild_id in visible_guilds)
-    ]
+    relevant = [f for f in follows if f.query in matched and (visible_guilds is None or f.guild_id in visible_guilds)]
     instant_here = [f for f in relevant if f.delivery == "instant" and not f.dm]
     direct: dict[int, FollowRef] = {}
     for f in relevant:

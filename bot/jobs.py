@@ -16,7 +16,7 @@ from bot.delivery.sender import (
     release_quiet_pings,
     send_digests,
 )
-from bot.polling import PollContext, poll_due_feeds
+from bot.polling import PollContext, dispatch_due_feeds
 from bot.services import Services
 from db.repo import items as item_repo
 
@@ -37,9 +37,7 @@ class InFlight:
     def __init__(self) -> None:
         self.tasks: set[asyncio.Task[None]] = set()
 
-    def guarded(
-        self, name: str, work: Callable[[], Awaitable[object]]
-    ) -> Callable[[], Awaitable[None]]:
+    def guarded(self, name: str, work: Callable[[], Awaitable[object]]) -> Callable[[], Awaitable[None]]:
         """A job that logs its own failure instead of killing the schedule."""
 
         async def run() -> None:
@@ -58,12 +56,12 @@ class InFlight:
 
         return run
 
-    async def drain(self, timeout: float) -> None:
-        """Wait up to ``timeout`` seconds for running jobs, then cancel the rest."""
+    async def drain(self, grace: float) -> None:
+        """Wait up to ``grace`` seconds for running jobs, then cancel the rest."""
         pending = [t for t in self.tasks if not t.done()]
         if not pending:
             return
-        _done, still = await asyncio.wait(pending, timeout=timeout)
+        _done, still = await asyncio.wait(pending, timeout=grace)
         for task in still:
             task.cancel()
         if still:
@@ -71,8 +69,8 @@ class InFlight:
 
 
 def poll_tick_seconds(interval: float) -> float:
-    """How often to look for due feeds: often enough for the shortest interval."""
-    return max(0.5, min(interval / 4, 10.0))
+    """How often to look for due feeds: a small fraction of the shortest interval."""
+    return max(0.5, min(interval / 10, 2.0))
 
 
 async def prune(services: Services) -> None:
@@ -86,19 +84,15 @@ async def prune(services: Services) -> None:
         log.info("pruned %d items and %d dedup keys", items, keys)
 
 
-def build_scheduler(
-    services: Services, poll: PollContext, send: SendContext, jobs: InFlight
-) -> AsyncIOScheduler:
+def build_scheduler(services: Services, poll: PollContext, send: SendContext, jobs: InFlight) -> AsyncIOScheduler:
     scheduler = AsyncIOScheduler(timezone=UTC)
     now = datetime.now(UTC)
-    shortest = min(
-        services.settings.polling.min_interval, services.settings.search_feeds.interval_seconds
-    )
+    shortest = min(services.settings.polling.min_interval, services.settings.search_feeds.interval_seconds)
     common = {"max_instances": 1, "coalesce": True, "misfire_grace_time": None}
 
     async def poll_once() -> None:
         await services.refresh_matcher()
-        await poll_due_feeds(poll)
+        await dispatch_due_feeds(poll)
 
     scheduler.add_job(
         jobs.guarded(POLL_JOB, poll_once),

@@ -66,12 +66,7 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
-        payload.update(
-            {
-                k: v if isinstance(v, int | float | bool) else str(v)
-                for k, v in _extras(record).items()
-            }
-        )
+        payload.update({k: v if isinstance(v, int | float | bool) else str(v) for k, v in _extras(record).items()})
         if record.exc_text or record.exc_info:
             payload["exception"] = record.exc_text or self.formatException(record.exc_info)  # type: ignore[arg-type]
         return json.dumps(payload, ensure_ascii=False)
@@ -90,5 +85,8 @@ def configure_logging(
     root.setLevel(level.upper())
     # discord.py's HTTP debug lines include request bodies; keep them at INFO at most.
     logging.getLogger("discord.http").setLevel(max(logging.INFO, root.level))
-    for noisy in ("apscheduler", "alembic", "asyncio", "aiosqlite"):
+    for noisy in ("alembic", "asyncio", "aiosqlite"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+    # "skipped: maximum number of running instances reached" is the intended behaviour of
+    # max_instances=1 when a poll outlasts its tick, not a warning.
+    logging.getLogger("apscheduler").setLevel(max(logging.ERROR, root.level))

@@ -51,9 +51,7 @@ def parse_opml(data: bytes, *, max_bytes: int = 1_000_000, max_entries: int = 50
         raise OpmlError(f"the OPML file is {len(data):,} bytes; the limit is {max_bytes:,} bytes")
     root = _parse_xml(data)
     if _local_name(root.tag) != "opml":
-        raise OpmlError(
-            f"this is not an OPML file (its root element is <{_local_name(root.tag)}>, not <opml>)"
-        )
+        raise OpmlError(f"this is not an OPML file (its root element is <{_local_name(root.tag)}>, not <opml>)")
     body = next((child for child in root if _local_name(child.tag) == "body"), None)
     if body is None:
         raise OpmlError("the OPML file has no <body> element")
@@ -90,9 +88,7 @@ def export_opml(feeds: Sequence[OpmlFeed], title: str) -> bytes:
     body = ET.SubElement(root, "body")
     for feed in feeds:
         name = _xml_safe(feed.name)
-        ET.SubElement(
-            body, "outline", type="rss", text=name, title=name, xmlUrl=_xml_safe(feed.url)
-        )
+        ET.SubElement(body, "outline", type="rss", text=name, title=name, xmlUrl=_xml_safe(feed.url))
     ET.indent(root)
     document: bytes = ET.tostring(root, encoding="utf-8", xml_declaration=True)
     return document + b"\n"
@@ -104,18 +100,12 @@ def _parse_xml(data: bytes) -> ET.Element:
     try:
         root: ET.Element = defused_fromstring(data)
     except EntitiesForbidden:
-        raise OpmlError(
-            "the OPML file declares XML entities, which are refused for safety"
-        ) from None
+        raise OpmlError("the OPML file declares XML entities, which are refused for safety") from None
     except DefusedXmlException:
-        raise OpmlError(
-            "the OPML file refers to external XML resources, which are refused for safety"
-        ) from None
+        raise OpmlError("the OPML file refers to external XML resources, which are refused for safety") from None
     except ET.ParseError as exc:
         line, column = exc.position
-        raise OpmlError(
-            f"the OPML file is not well-formed XML (line {line}, column {column})"
-        ) from None
+        raise OpmlError(f"the OPML file is not well-formed XML (line {line}, column {column})") from None
     except (ValueError, LookupError) as exc:  # e.g. an unknown encoding name
         raise OpmlError(f"the OPML file cannot be read as XML ({exc})") from None
     return root

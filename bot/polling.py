@@ -66,6 +66,7 @@ class PollContext:
     rng: random.Random = field(default_factory=random.Random)
     dry_run: bool = False  # `storywatch poll --once`: report, queue nothing
     stories: StoryBook | None = None  # groups coverage into stories (None: no grouping)
+    in_flight: set[asyncio.Task[FeedOutcome]] = field(default_factory=set)
 
 
 @dataclass
@@ -109,11 +110,9 @@ def policy_for(settings: Settings, feed_kind: str) -> PollPolicy:
 async def poll_due_feeds(ctx: PollContext, *, limit: int = 1000) -> list[FeedOutcome]:
     """Claim every due feed (up to ``limit``) and poll them concurrently, bounded."""
     now = ctx.clock()
-    lease = timedelta(seconds=ctx.settings.polling.timeout_seconds * 3 + 60)
+    lease = timedelta(seconds=ctx.settings.polling.lease)
     async with _transaction(ctx) as session:
-        feeds = await feed_repo.claim_due_feeds(
-            session, now=now, worker=ctx.worker_id, lease=lease, limit=limit
-        )
+        feeds = await feed_repo.claim_due_feeds(session, now=now, worker=ctx.worker_id, lease=lease, limit=limit)
     if not feeds:
         return []
     gate = asyncio.Semaphore(ctx.settings.polling.concurrency)
@@ -129,6 +128,53 @@ async def poll_due_feeds(ctx: PollContext, *, limit: int = 1000) -> list[FeedOut
     return list(outcomes)
 
 
+async def dispatch_due_feeds(ctx: PollContext) -> int:
+    """The scheduler's tick: start polls for due feeds without waiting for them.
+
+    A cycle never waits for its slowest feed: each tick tops the running polls up to
+    ``[polling] concurrency``, so one slow server delays nobody and a feed's next poll
+    comes one interval after its own poll finished.
+    """
+    free = ctx.settings.polling.concurrency - len(ctx.in_flight)
+    if free <= 0:
+        return 0
+    now = ctx.clock()
+    async with _transaction(ctx) as session:
+        feeds = await feed_repo.claim_due_feeds(
+            session,
+            now=now,
+            worker=ctx.worker_id,
+            lease=timedelta(seconds=ctx.settings.polling.lease),
+            limit=free,
+        )
+    for feed in feeds:
+        lag = (now - feed.next_poll_at).total_seconds()
+        ctx.metrics.set("storywatch_poll_lag_seconds", max(lag, 0.0))
+        task = asyncio.create_task(_poll_and_notify(ctx, feed), name=f"poll-feed-{feed.id}")
+        ctx.in_flight.add(task)
+        task.add_done_callback(ctx.in_flight.discard)
+    return len(feeds)
+
+
+async def _poll_and_notify(ctx: PollContext, feed: Feed) -> FeedOutcome:
+    outcome = await poll_feed(ctx, feed)
+    if outcome.queued:
+        ctx.on_queued()
+    return outcome
+
+
+async def drain_polls(ctx: PollContext, grace: float) -> None:
+    """Shutdown: let running polls finish for ``grace`` seconds, then cancel the rest."""
+    pending = [task for task in ctx.in_flight if not task.done()]
+    if not pending:
+        return
+    _done, still = await asyncio.wait(pending, timeout=grace)
+    for task in still:
+        task.cancel()
+    if still:
+        await asyncio.wait(still, timeout=2)
+
+
 async def poll_feed(ctx: PollContext, feed: Feed) -> FeedOutcome:
     """Poll one feed; every failure is recorded on the feed, never raised to the cycle."""
     started = ctx.clock()
@@ -141,9 +187,7 @@ async def poll_feed(ctx: PollContext, feed: Feed) -> FeedOutcome:
         return await _record_failure(ctx, feed, exc, started)
     except Exception as exc:  # a bug or an odd library error must not stop other feeds
         log.exception("unexpected error fetching feed", extra={"feed_id": feed.id})
-        return await _record_failure(
-            ctx, feed, FeedError(f"internal error: {type(exc).__name__}"), started
-        )
+        return await _record_failure(ctx, feed, FeedError(f"internal error: {type(exc).__name__}"), started)
 
     if result.status == 304 or result.body is None:
         ctx.metrics.inc("storywatch_fetch_not_modified_total")
@@ -159,9 +203,7 @@ async def poll_feed(ctx: PollContext, feed: Feed) -> FeedOutcome:
 
 
 async def _parse(ctx: PollContext, body: bytes, result: FetchResult, now: datetime) -> ParsedFeed:
-    job = partial(
-        parse_feed, body, url=result.final_url, fetched_at=now, content_type=result.content_type
-    )
+    job = partial(parse_feed, body, url=result.final_url, fetched_at=now, content_type=result.content_type)
     loop = asyncio.get_running_loop()
     try:
         return await loop.run_in_executor(ctx.parse_pool, job)
@@ -204,31 +246,21 @@ def _success_values(
     return values
 
 
-async def _record_unchanged(
-    ctx: PollContext, feed: Feed, result: FetchResult, now: datetime
-) -> FeedOutcome:
+async def _record_unchanged(ctx: PollContext, feed: Feed, result: FetchResult, now: datetime) -> FeedOutcome:
     values = _success_values(ctx, feed, result, now, changed=False, ttl=None)
     async with _transaction(ctx) as session:
         await _release(session, ctx, feed, values)
     return FeedOutcome(feed.id, feed.url, "unchanged")
 
 
-async def _release(
-    session: AsyncSession, ctx: PollContext, feed: Feed, values: dict[str, Any]
-) -> None:
-    if "url" in values:
-        if await feed_repo.url_taken(session, values["url"], except_id=feed.id):
-            values.pop("url")  # the new address is already a feed of its own
-    if (
-        not await feed_repo.release_feed(session, feed.id, ctx.worker_id, values)
-        and not ctx.dry_run
-    ):
+async def _release(session: AsyncSession, ctx: PollContext, feed: Feed, values: dict[str, Any]) -> None:
+    if "url" in values and await feed_repo.url_taken(session, values["url"], except_id=feed.id):
+        values.pop("url")  # the new address is already a feed of its own
+    if not await feed_repo.release_feed(session, feed.id, ctx.worker_id, values) and not ctx.dry_run:
         log.warning("lost the lease on a feed while polling it", extra={"feed_id": feed.id})
 
 
-async def _record_failure(
-    ctx: PollContext, feed: Feed, error: FeedError, now: datetime
-) -> FeedOutcome:
+async def _record_failure(ctx: PollContext, feed: Feed, error: FeedError, now: datetime) -> FeedOutcome:
     policy = policy_for(ctx.settings, feed.kind)
     failures = feed.consecutive_failures + 1
     retry_after = error.retry_after if isinstance(error, HTTPStatusError) else None
@@ -252,9 +284,7 @@ async def _record_failure(
     if gone or should_disable(policy, failures):
         values["enabled"] = False
         values["disabled_reason"] = (
-            "the server answered 410 Gone"
-            if gone
-            else f"{failures} failures in a row; last: {message}"
+            "the server answered 410 Gone" if gone else f"{failures} failures in a row; last: {message}"
         )[:500]
         status = "disabled"
     ctx.metrics.inc("storywatch_fetch_errors_total", kind=error.kind)
@@ -268,9 +298,7 @@ async def _record_failure(
     return FeedOutcome(feed.id, feed.url, status, error=message)
 
 
-async def _store(
-    ctx: PollContext, feed: Feed, result: FetchResult, parsed: ParsedFeed, now: datetime
-) -> FeedOutcome:
+async def _store(ctx: PollContext, feed: Feed, result: FetchResult, parsed: ParsedFeed, now: datetime) -> FeedOutcome:
     rows = to_rows(parsed)
     decider = AlertDecider(
         now=now,
@@ -285,18 +313,12 @@ async def _store(
         inserted = await item_repo.record_items(session, feed.id, fresh, now=now)
         outcome.new_items = len(inserted)
         ctx.metrics.inc("storywatch_items_stored_total", len(inserted))
-        alertable = [
-            (item_id, row) for item_id, row in inserted if decider.should_alert(row.published_at)
-        ]
+        alertable = [(item_id, row) for item_id, row in inserted if decider.should_alert(row.published_at)]
         if alertable and len(ctx.matcher):
             new = await _queue_matches(ctx, session, feed, alertable, now, outcome)
             outcome.queued = new
-        values = _success_values(
-            ctx, feed, result, now, changed=bool(inserted), ttl=parsed.ttl_seconds
-        )
-        values.update(
-            body_hash=result.body_sha256, baseline_done=True, guid_stable=parsed.guid_stable
-        )
+        values = _success_values(ctx, feed, result, now, changed=bool(inserted), ttl=parsed.ttl_seconds)
+        values.update(body_hash=result.body_sha256, baseline_done=True, guid_stable=parsed.guid_stable)
         if parsed.title and not feed.title:
             values["title"] = parsed.title[:500]
         await _release(session, ctx, feed, values)

@@ -119,9 +119,7 @@ class CommandLimits:
             member_reads=SlidingWindowLimiter(member_reads, MINUTE, clock),
         )
 
-    def change(
-        self, member_id: int, server_id: int | None, *, doing: str = "changing follows"
-    ) -> RateDecision:
+    def change(self, member_id: int, server_id: int | None, *, doing: str = "changing follows") -> RateDecision:
         """A state-changing command; ``server_id`` is None in DMs (member limit only).
 
         ``doing`` completes "You're ... too fast".
@@ -147,6 +145,4 @@ class CommandLimits:
 def _refused(wait: float, reason: str) -> RateDecision:
     # Whole seconds, rounded up, so following the advice never hits the limit again.
     seconds = max(1, math.ceil(wait))
-    return RateDecision(
-        allowed=False, retry_after=wait, message=f"{reason}: try again in {seconds} s."
-    )
+    return RateDecision(allowed=False, retry_after=wait, message=f"{reason}: try again in {seconds} s.")

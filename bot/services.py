@@ -68,18 +68,14 @@ def fetch_limits(settings: Settings) -> FetchLimits:
 
 async def build_services(settings: Settings, *, parse_in_processes: bool = True) -> Services:
     engine = make_engine(settings.database.url)
-    fetcher = FeedFetcher(
-        fetch_limits(settings), allow_private=settings.security.allow_private_feed_urls
-    )
+    fetcher = FeedFetcher(fetch_limits(settings), allow_private=settings.security.allow_private_feed_urls)
     await fetcher.start()
     pool: Executor | None = None
     if parse_in_processes:
         # spawn, not fork: forking a process that runs an event loop and threads is unsafe.
-        pool = ProcessPoolExecutor(
-            max_workers=settings.polling.parse_workers, mp_context=get_context("spawn")
-        )
+        pool = ProcessPoolExecutor(max_workers=settings.polling.parse_workers, mp_context=get_context("spawn"))
     worker_id = f"{socket.gethostname()}:{os.getpid()}"
-    services = Services(
+    return Services(
         settings=settings,
         engine=engine,
         sessions=make_session_factory(engine),
@@ -94,4 +90,3 @@ async def build_services(settings: Settings, *, parse_in_processes: bool = True)
             settings.limits.member_reads_per_minute,
         ),
     )
-    return services

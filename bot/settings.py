@@ -60,6 +60,13 @@ class PollingSettings:
     max_item_age_hours: float = 48.0
     retention_days: float = 30.0
     parse_workers: int = 2
+    # How long a worker's claim on a due feed lasts (default: 2 x timeout + 30 s); a worker
+    # that dies mid-poll has its feeds taken over by the others after this.
+    claim_lease_seconds: float | None = None
+
+    @property
+    def lease(self) -> float:
+        return self.claim_lease_seconds or 2 * self.timeout_seconds + 30
 
     @property
     def min_interval(self) -> float:
@@ -94,6 +101,8 @@ class AlertSettings:
     quiet_hours: str = ""  # e.g. "23:00-07:00"; empty: none
     timezone: str = "UTC"
     send_interval_seconds: float = 1.0
+    # How long a worker's claim on queued alerts lasts before another worker may send them.
+    claim_lease_seconds: float = 50.0
 
 
 @dataclass(frozen=True)
@@ -227,9 +236,7 @@ def _coerce(value: Any, tp: Any, where: str) -> Any:
     raise ConfigError(f"{where}: unsupported type {_type_name(tp)}")
 
 
-def _build(
-    cls: Any, data: Mapping[str, Any], section: str, lines: _LineFinder, index: int = 0
-) -> Any:
+def _build(cls: Any, data: Mapping[str, Any], section: str, lines: _LineFinder, index: int = 0) -> Any:
     hints = typing.get_type_hints(cls)
     known = {f.name for f in dataclasses.fields(cls) if f.init}
     kwargs: dict[str, Any] = {}
@@ -270,6 +277,9 @@ def _validate(settings: Settings) -> None:
     for name in ("max_body_bytes", "concurrency", "per_host_concurrency", "parse_workers"):
         _check_positive(getattr(polling, name), f"polling.{name}")
     _check_positive(polling.min_interval_seconds, "polling.min_interval_seconds")
+    _check_positive(polling.claim_lease_seconds, "polling.claim_lease_seconds")
+    _check_positive(settings.alerts.claim_lease_seconds, "alerts.claim_lease_seconds")
+    _check_positive(settings.alerts.send_interval_seconds, "alerts.send_interval_seconds")
     _check_positive(polling.max_interval_seconds, "polling.max_interval_seconds")
     if polling.max_interval < polling.min_interval:
         raise ConfigError("'polling.max_interval_seconds' must be >= min_interval_seconds")
@@ -286,6 +296,17 @@ def _validate(settings: Settings) -> None:
     _check_positive(settings.follows.max_per_member, "follows.max_per_member")
     if settings.logging.level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise ConfigError("'logging.level' must be DEBUG, INFO, WARNING or ERROR")
+    shards = settings.discord
+    if shards.shard_ids is not None and not shards.shard_count:
+        raise ConfigError("'discord.shard_ids' needs 'discord.shard_count'")
+    if shards.shard_count is not None and shards.shard_count < 1:
+        raise ConfigError("'discord.shard_count' must be at least 1")
+    if (
+        shards.shard_ids
+        and shards.shard_count
+        and (min(shards.shard_ids) < 0 or max(shards.shard_ids) >= shards.shard_count)
+    ):
+        raise ConfigError("'discord.shard_ids' must be between 0 and shard_count - 1")
     if not settings.database.url.strip():
         raise ConfigError("'database.url' must not be empty")
     seen: set[str] = set()
@@ -308,9 +329,7 @@ def parse_settings(text: str, source: str, env: Mapping[str, str]) -> Settings:
     for key, value in document.items():
         if key == "feeds":
             if not isinstance(value, list):
-                raise ConfigError(
-                    f"'feeds' must be a list of [[feeds]] tables (line {lines.line('feeds', None)})"
-                )
+                raise ConfigError(f"'feeds' must be a list of [[feeds]] tables (line {lines.line('feeds', None)})")
             feeds = []
             for i, entry in enumerate(value):
                 if not isinstance(entry, dict):
@@ -339,9 +358,7 @@ def parse_settings(text: str, source: str, env: Mapping[str, str]) -> Settings:
     return settings
 
 
-def load_settings(
-    path: str | os.PathLike[str] | None, env: Mapping[str, str] | None = None
-) -> Settings:
+def load_settings(path: str | os.PathLike[str] | None, env: Mapping[str, str] | None = None) -> Settings:
     """Load ``path`` (or STORYWATCH_CONFIG, or ./config.toml). Raises ConfigError."""
     environ = os.environ if env is None else env
     chosen = Path(path or environ.get("STORYWATCH_CONFIG") or "config.toml")

@@ -43,9 +43,7 @@ class StoryBook:
         self.grouper.load(stories)
         return len(stories)
 
-    async def assign(
-        self, session: AsyncSession, rows: Sequence[ItemRow], *, now: datetime
-    ) -> list[ItemRow]:
+    async def assign(self, session: AsyncSession, rows: Sequence[ItemRow], *, now: datetime) -> list[ItemRow]:
         """The rows with their story ids set; the touched stories are saved."""
         from dataclasses import replace
 
@@ -59,7 +57,5 @@ class StoryBook:
             if story is not None:
                 touched[story.story_id] = story
             out.append(replace(row, story_id=assignment.story_id))
-        await story_repo.save_stories(
-            session, [(s.story_id, s.to_json(), s.last_seen) for s in touched.values()]
-        )
+        await story_repo.save_stories(session, [(s.story_id, s.to_json(), s.last_seen) for s in touched.values()])
         return out

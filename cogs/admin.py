@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from typing import Literal
+from typing import Any, Literal
 
 import discord
 from discord import app_commands
@@ -22,28 +22,35 @@ PAGE = 8
 
 
 class CatalogPicker(discord.ui.View):
+    """A select menu of catalog feeds; picking one adds it (Manage Server re-checked)."""
+
     def __init__(self, cog: AdminCog, owner_id: int, entries: list[CatalogFeed]) -> None:
         super().__init__(timeout=300)
         self.cog, self.owner_id = cog, owner_id
         self.by_id = {e.id: e for e in entries}
-        options = [
-            discord.SelectOption(
-                label=e.name[:100], value=e.id, description=f"{e.category} · {e.description}"[:100]
-            )
-            for e in entries[:25]
-        ]
-        self.choose.options = options
+        choose: discord.ui.Select[CatalogPicker] = discord.ui.Select(
+            placeholder="Pick a feed to add",
+            custom_id="catalog:pick",
+            options=[
+                discord.SelectOption(
+                    label=e.name[:100], value=e.id, description=f"{e.category} · {e.description}"[:100]
+                )
+                for e in entries[:25]
+            ],
+        )
+        choose.callback = self.choose  # type: ignore[method-assign]
+        self.add_item(choose)
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
-        return interaction.user.id == self.owner_id
+        return interaction.user.id == self.owner_id and interaction.permissions.manage_guild
 
-    @discord.ui.select(
-        placeholder="Pick a feed to add", custom_id="catalog:pick", min_values=1, max_values=1
-    )
-    async def choose(
-        self, interaction: discord.Interaction, select: discord.ui.Select[CatalogPicker]
-    ) -> None:
-        entry = self.by_id[select.values[0]]
+    async def choose(self, interaction: discord.Interaction) -> None:
+        data: dict[str, Any] = dict(interaction.data or {})
+        values = data.get("values") or []
+        entry = self.by_id.get(str(values[0])) if values else None
+        if entry is None:
+            await interaction.response.send_message("That catalog entry no longer exists.", ephemeral=True)
+            return
         await interaction.response.defer(ephemeral=True, thinking=True)
         text = await self.cog.add_feed_text(interaction, entry.url, entry.name)
         await interaction.followup.send(text, ephemeral=True)
@@ -61,9 +68,7 @@ class AdminCog(commands.Cog):
         self.services = services
 
     @feeds.command(name="add", description="Add an RSS/Atom feed for this server")
-    @app_commands.describe(
-        url="The feed's http(s) address", name="A short name (default: the feed's title)"
-    )
+    @app_commands.describe(url="The feed's http(s) address", name="A short name (default: the feed's title)")
     @app_commands.checks.has_permissions(manage_guild=True)
     async def feeds_add(
         self,
@@ -73,9 +78,7 @@ class AdminCog(commands.Cog):
     ) -> None:
         await check_change(self.services, interaction, doing="changing feeds")
         await interaction.response.defer(ephemeral=True, thinking=True)
-        await interaction.followup.send(
-            await self.add_feed_text(interaction, url, name), ephemeral=True
-        )
+        await interaction.followup.send(await self.add_feed_text(interaction, url, name), ephemeral=True)
 
     @feeds.command(name="remove", description="Remove one of this server's feeds")
     @app_commands.describe(feed="The feed to remove")
@@ -86,11 +89,7 @@ class AdminCog(commands.Cog):
         name = await admin_service.remove_server_feed(
             self.services.sessions, guild_id=interaction.guild_id, feed_id=feed
         )
-        text = (
-            f"🗑️ Removed **{discord.utils.escape_markdown(name)}**."
-            if name
-            else "This server has no such feed."
-        )
+        text = f"🗑️ Removed **{discord.utils.escape_markdown(name)}**." if name else "This server has no such feed."
         await interaction.response.send_message(text, ephemeral=True)
 
     @feeds_remove.autocomplete("feed")
@@ -107,16 +106,10 @@ class AdminCog(commands.Cog):
     @feeds.command(name="list", description="The feeds this server sees, with their health")
     @app_commands.describe(page="Page number")
     @app_commands.checks.has_permissions(manage_guild=True)
-    async def feeds_list(
-        self, interaction: discord.Interaction, page: app_commands.Range[int, 1, 1000] = 1
-    ) -> None:
+    async def feeds_list(self, interaction: discord.Interaction, page: app_commands.Range[int, 1, 1000] = 1) -> None:
         assert interaction.guild_id is not None
-        lines = await admin_service.list_feeds(
-            self.services.sessions, guild_id=interaction.guild_id
-        )
-        await interaction.response.send_message(
-            feed_lines(lines, page=page, per_page=PAGE), ephemeral=True
-        )
+        lines = await admin_service.list_feeds(self.services.sessions, guild_id=interaction.guild_id)
+        await interaction.response.send_message(feed_lines(lines, page=page, per_page=PAGE), ephemeral=True)
 
     @feeds.command(name="catalog", description="Add a feed from Storywatch's curated catalog")
     @app_commands.describe(category="Show one category")
@@ -129,17 +122,13 @@ class AdminCog(commands.Cog):
         entries = [e for e in load_catalog() if category is None or e.category == category]
         view = CatalogPicker(self, interaction.user.id, entries)
         shown = min(len(entries), 25)
-        await interaction.response.send_message(
-            f"Pick one of {shown} catalog feeds to add:", view=view, ephemeral=True
-        )
+        await interaction.response.send_message(f"Pick one of {shown} catalog feeds to add:", view=view, ephemeral=True)
 
     @feeds.command(name="export", description="Download this server's feeds as OPML")
     @app_commands.checks.has_permissions(manage_guild=True)
     async def feeds_export(self, interaction: discord.Interaction) -> None:
         assert interaction.guild is not None
-        lines = await admin_service.list_feeds(
-            self.services.sessions, guild_id=interaction.guild.id
-        )
+        lines = await admin_service.list_feeds(self.services.sessions, guild_id=interaction.guild.id)
         own = [OpmlFeed(name=line.name, url=line.url) for line in lines if line.kind == "server"]
         data = export_opml(own, title=f"Storywatch feeds of {interaction.guild.name}")
         await interaction.response.send_message(
@@ -151,9 +140,7 @@ class AdminCog(commands.Cog):
     @feeds.command(name="import", description="Add the feeds of an OPML file")
     @app_commands.describe(file="An .opml file exported from a feed reader")
     @app_commands.checks.has_permissions(manage_guild=True)
-    async def feeds_import(
-        self, interaction: discord.Interaction, file: discord.Attachment
-    ) -> None:
+    async def feeds_import(self, interaction: discord.Interaction, file: discord.Attachment) -> None:
         await check_change(self.services, interaction, doing="changing feeds")
         if file.size > MAX_OPML_BYTES:
             await interaction.response.send_message(
@@ -182,9 +169,7 @@ class AdminCog(commands.Cog):
             report.append(f"…and {len(failed) - 10} more failures.")
         await interaction.followup.send("\n".join(report)[:1900], ephemeral=True)
 
-    async def add_feed_text(
-        self, interaction: discord.Interaction, url: str, name: str | None
-    ) -> str:
+    async def add_feed_text(self, interaction: discord.Interaction, url: str, name: str | None) -> str:
         assert interaction.guild_id is not None
         try:
             preview = await admin_service.add_server_feed(
@@ -199,19 +184,14 @@ class AdminCog(commands.Cog):
             )
         except (admin_service.AdminError, FeedError) as exc:
             return f"⚠️ {exc}"
-        heads = (
-            "\n".join(f"• {discord.utils.escape_markdown(h)}" for h in preview.headlines)
-            or "(no items yet)"
-        )
+        heads = "\n".join(f"• {discord.utils.escape_markdown(h)}" for h in preview.headlines) or "(no items yet)"
         verb = "already had" if preview.already_added else "added"
         return (
             f"✅ This server {verb} **{discord.utils.escape_markdown(preview.name)}** (<{preview.url}>).\n"
             f"Latest headlines:\n{heads}"
         )[:1900]
 
-    @app_commands.command(
-        name="settings", description="Show or change how Storywatch alerts in this server"
-    )
+    @app_commands.command(name="settings", description="Show or change how Storywatch alerts in this server")
     @app_commands.describe(
         story_mode="thread: later coverage of a story goes in a thread; separate: every article alerts",
         max_per_window="At most this many alerts per channel per window (the rest are summarized)",
@@ -276,7 +256,5 @@ class AdminCog(commands.Cog):
     @app_commands.checks.has_permissions(manage_guild=True)
     async def status(self, interaction: discord.Interaction) -> None:
         assert interaction.guild_id is not None
-        status = await admin_service.guild_status(
-            self.services.sessions, guild_id=interaction.guild_id
-        )
+        status = await admin_service.guild_status(self.services.sessions, guild_id=interaction.guild_id)
         await interaction.response.send_message(status_text(status), ephemeral=True)

@@ -33,13 +33,9 @@ def message_for(error: BaseException) -> str:
     return "Something went wrong on our side; it has been logged. Please try again later."
 
 
-async def reply_error(
-    interaction: discord.Interaction, error: app_commands.AppCommandError
-) -> None:
+async def reply_error(interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
     original = error.original if isinstance(error, app_commands.CommandInvokeError) else error
-    if not isinstance(
-        original, StorywatchError | app_commands.CheckFailure | app_commands.TransformerError
-    ):
+    if not isinstance(original, StorywatchError | app_commands.CheckFailure | app_commands.TransformerError):
         log.error(
             "command failed",
             exc_info=original,

@@ -15,16 +15,12 @@ from cogs.render import follows_lines
 from cogs.throttle import check_change, check_read
 
 
-def acting_for(
-    interaction: discord.Interaction, member: discord.User | discord.Member | None
-) -> int:
+def acting_for(interaction: discord.Interaction, member: discord.User | discord.Member | None) -> int:
     """Whose follows: the caller's own, or (Manage Server only) another member's."""
     if member is None or member.id == interaction.user.id:
         return interaction.user.id
     if not interaction.permissions.manage_guild:
-        raise NotAllowed(
-            "Only members with Manage Server can see or remove another member's follows."
-        )
+        raise NotAllowed("Only members with Manage Server can see or remove another member's follows.")
     return member.id
 
 
@@ -32,9 +28,7 @@ class FollowsCog(commands.Cog):
     def __init__(self, services: Services) -> None:
         self.services = services
 
-    @app_commands.command(
-        name="follow", description="Get alerted in this channel when news matches a query"
-    )
+    @app_commands.command(name="follow", description="Get alerted in this channel when news matches a query")
     @app_commands.describe(
         query='Words that must all appear, e.g. kim kanye — "phrases", OR, -exclude, prefix*',
         delivery="instant (default), or an hourly/daily digest",
@@ -48,7 +42,8 @@ class FollowsCog(commands.Cog):
         delivery: Literal["instant", "hourly", "daily"] = "instant",
         dm: bool = False,
     ) -> None:
-        assert interaction.guild_id is not None and interaction.channel_id is not None
+        assert interaction.guild_id is not None
+        assert interaction.channel_id is not None
         await check_change(self.services, interaction)
         result = await follow_service.follow(
             self.services.sessions,
@@ -70,9 +65,7 @@ class FollowsCog(commands.Cog):
         )
 
     @app_commands.command(name="unfollow", description="Stop following a query in this channel")
-    @app_commands.describe(
-        query="One of the follows here", member="(Manage Server) remove another member's follow"
-    )
+    @app_commands.describe(query="One of the follows here", member="(Manage Server) remove another member's follow")
     @app_commands.guild_only()
     async def unfollow(
         self,
@@ -80,7 +73,8 @@ class FollowsCog(commands.Cog):
         query: app_commands.Range[str, 1, 300],
         member: discord.User | None = None,
     ) -> None:
-        assert interaction.guild_id is not None and interaction.channel_id is not None
+        assert interaction.guild_id is not None
+        assert interaction.channel_id is not None
         user_id = acting_for(interaction, member)
         await check_change(self.services, interaction)
         normalized, removed = await follow_service.unfollow(
@@ -97,9 +91,7 @@ class FollowsCog(commands.Cog):
             text = f"🗑️ Unfollowed `{normalized}`{whose}."
         else:
             text = f"No follow `{normalized}`{whose} in this channel."
-        await interaction.response.send_message(
-            text, ephemeral=True, allowed_mentions=discord.AllowedMentions.none()
-        )
+        await interaction.response.send_message(text, ephemeral=True, allowed_mentions=discord.AllowedMentions.none())
 
     @unfollow.autocomplete("query")
     async def unfollow_autocomplete(
@@ -119,9 +111,7 @@ class FollowsCog(commands.Cog):
     @app_commands.command(name="follows", description="List your follows in this channel")
     @app_commands.describe(member="(Manage Server) list another member's follows in this server")
     @app_commands.guild_only()
-    async def follows(
-        self, interaction: discord.Interaction, member: discord.User | None = None
-    ) -> None:
+    async def follows(self, interaction: discord.Interaction, member: discord.User | None = None) -> None:
         assert interaction.guild_id is not None
         user_id = acting_for(interaction, member)
         await check_read(self.services, interaction)

@@ -15,9 +15,7 @@ from cogs.throttle import check_read
 class LatestPager(discord.ui.View):
     """Previous/next buttons; only the member who asked can page."""
 
-    def __init__(
-        self, cog: LatestCog, *, owner_id: int, text: str | None, page: int, has_more: bool
-    ) -> None:
+    def __init__(self, cog: LatestCog, *, owner_id: int, text: str | None, page: int, has_more: bool) -> None:
         super().__init__(timeout=600)
         self.cog, self.owner_id, self.text, self.page = cog, owner_id, text, page
         self.previous.disabled = page == 0
@@ -30,20 +28,12 @@ class LatestPager(discord.ui.View):
         content, view = await self.cog.render_page(interaction, self.text, page)
         await interaction.response.edit_message(content=content, view=view)
 
-    @discord.ui.button(
-        label="◀ Newer", style=discord.ButtonStyle.secondary, custom_id="latest:prev"
-    )
-    async def previous(
-        self, interaction: discord.Interaction, _button: discord.ui.Button[LatestPager]
-    ) -> None:
+    @discord.ui.button(label="◀ Newer", style=discord.ButtonStyle.secondary, custom_id="latest:prev")
+    async def previous(self, interaction: discord.Interaction, _button: discord.ui.Button[LatestPager]) -> None:
         await self._show(interaction, max(self.page - 1, 0))
 
-    @discord.ui.button(
-        label="Older ▶", style=discord.ButtonStyle.secondary, custom_id="latest:next"
-    )
-    async def next(
-        self, interaction: discord.Interaction, _button: discord.ui.Button[LatestPager]
-    ) -> None:
+    @discord.ui.button(label="Older ▶", style=discord.ButtonStyle.secondary, custom_id="latest:next")
+    async def next(self, interaction: discord.Interaction, _button: discord.ui.Button[LatestPager]) -> None:
         await self._show(interaction, self.page + 1)
 
 
@@ -54,7 +44,8 @@ class LatestCog(commands.Cog):
     async def render_page(
         self, interaction: discord.Interaction, text: str | None, page: int
     ) -> tuple[str, LatestPager]:
-        assert interaction.guild_id is not None and interaction.channel_id is not None
+        assert interaction.guild_id is not None
+        assert interaction.channel_id is not None
         result = await follow_service.latest(
             self.services.sessions,
             self.services.settings,
@@ -64,14 +55,10 @@ class LatestCog(commands.Cog):
             text=text,
             page=page,
         )
-        view = LatestPager(
-            self, owner_id=interaction.user.id, text=text, page=page, has_more=result.has_more
-        )
+        view = LatestPager(self, owner_id=interaction.user.id, text=text, page=page, has_more=result.has_more)
         return latest_lines(result), view
 
-    @app_commands.command(
-        name="latest", description="The most recent stored coverage matching a query"
-    )
+    @app_commands.command(name="latest", description="The most recent stored coverage matching a query")
     @app_commands.describe(query="A query like /follow's; empty: what matches your follows here")
     @app_commands.guild_only()
     async def latest(

@@ -21,9 +21,7 @@ class MembershipCog(commands.Cog):
     @commands.Cog.listener()
     async def on_raw_member_remove(self, payload: discord.RawMemberRemoveEvent) -> None:
         async with self.services.sessions.begin() as session:
-            removed = await follow_repo.remove_member(
-                session, guild_id=payload.guild_id, user_id=payload.user.id
-            )
+            removed = await follow_repo.remove_member(session, guild_id=payload.guild_id, user_id=payload.user.id)
         if removed:
             log.info(
                 "member left; follows dropped",
@@ -53,14 +51,10 @@ class MembershipCog(commands.Cog):
         async with self.services.sessions.begin() as session:
             lifted = await delivery_repo.probe_guild_channels(session, guild_id)
         if lifted:
-            log.info(
-                "permissions changed; paused channels will try again", extra={"guild_id": guild_id}
-            )
+            log.info("permissions changed; paused channels will try again", extra={"guild_id": guild_id})
 
     @commands.Cog.listener()
-    async def on_guild_channel_update(
-        self, before: discord.abc.GuildChannel, after: discord.abc.GuildChannel
-    ) -> None:
+    async def on_guild_channel_update(self, before: discord.abc.GuildChannel, after: discord.abc.GuildChannel) -> None:
         await self._probe(after.guild.id)
 
     @commands.Cog.listener()

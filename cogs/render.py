@@ -27,9 +27,7 @@ def latest_lines(page: LatestPage, now: datetime | None = None) -> str:
         title = truncate(escape_markdown(line.title), 150)
         linked = linked_title(title, line.link)
         mark = " ✅" if line.alerted_here else ""
-        out.append(
-            f"{number}. {linked} — {escape_markdown(line.source)}, {relative_age(line.at, now)}{mark}"
-        )
+        out.append(f"{number}. {linked} — {escape_markdown(line.source)}, {relative_age(line.at, now)}{mark}")
     text = "\n".join(out)
     return truncate(text, 1900)
 
@@ -61,9 +59,7 @@ def feed_lines(lines: list[FeedLine], *, page: int, per_page: int) -> str:
     kinds = {"config": "global", "server": "this server", "search": "search"}
     for line in lines[(page - 1) * per_page : page * per_page]:
         state = "✅" if line.enabled and not line.last_error else ("⚠️" if line.enabled else "⛔")
-        out.append(
-            f"{state} **{escape_markdown(line.name)}** ({kinds.get(line.kind, line.kind)}) <{line.url}>"
-        )
+        out.append(f"{state} **{escape_markdown(line.name)}** ({kinds.get(line.kind, line.kind)}) <{line.url}>")
         detail = f"  last success {_when(line.last_success_at)}"
         if line.enabled:
             detail += f", next poll {_when(line.next_poll_at)}"
@@ -105,15 +101,10 @@ def status_text(status: GuildStatus) -> str:
     out.append(f"Feeds: {len(status.feeds)} seen, {len(failing)} failing or disabled")
     for feed in failing[:8]:
         reason = feed.disabled_reason if not feed.enabled else feed.last_error
-        out.append(
-            f"  ⚠️ {escape_markdown(feed.name)}: {escape_markdown(truncate(reason or '', 150))}"
-        )
+        out.append(f"  ⚠️ {escape_markdown(feed.name)}: {escape_markdown(truncate(reason or '', 150))}")
     if status.paused:
         out.append("Paused channels:")
-        out += [
-            f"  ⏸️ <#{c}> since {_when(at)}: {escape_markdown(reason)}"
-            for c, reason, at in status.paused
-        ]
+        out += [f"  ⏸️ <#{c}> since {_when(at)}: {escape_markdown(reason)}" for c, reason, at in status.paused]
     else:
         out.append("Paused channels: none")
     return truncate("\n".join(out), 1990)

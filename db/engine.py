@@ -54,15 +54,9 @@ def make_engine(url: str, *, echo: bool = False) -> AsyncEngine:
         try:
             import asyncpg  # noqa: F401
         except ImportError:
-            raise ConfigError(
-                "PostgreSQL needs asyncpg: pip install 'storywatch[postgres]'"
-            ) from None
-        return create_async_engine(
-            url, echo=echo, pool_size=10, max_overflow=10, pool_pre_ping=True
-        )
-    raise ConfigError(
-        f"'database.url' backend {backend!r} is not supported (use SQLite or PostgreSQL)"
-    )
+            raise ConfigError("PostgreSQL needs asyncpg: pip install 'storywatch[postgres]'") from None
+        return create_async_engine(url, echo=echo, pool_size=10, max_overflow=10, pool_pre_ping=True)
+    raise ConfigError(f"'database.url' backend {backend!r} is not supported (use SQLite or PostgreSQL)")
 
 
 def make_session_factory(engine: AsyncEngine) -> SessionFactory:

@@ -136,9 +136,7 @@ class SeenKey(Base):
 
     __tablename__ = "seen_keys"
 
-    feed_id: Mapped[int] = mapped_column(
-        ForeignKey("feeds.id", ondelete="CASCADE"), primary_key=True
-    )
+    feed_id: Mapped[int] = mapped_column(ForeignKey("feeds.id", ondelete="CASCADE"), primary_key=True)
     dedup_key: Mapped[str] = mapped_column(String(600), primary_key=True)
     seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
 

@@ -45,9 +45,7 @@ async def _create_pg_database(admin_url: str) -> tuple[str, str]:
         await conn.execute(f'CREATE DATABASE "{name}"')
     finally:
         await conn.close()
-    return url.set(drivername="postgresql+asyncpg", database=name).render_as_string(
-        hide_password=False
-    ), name
+    return url.set(drivername="postgresql+asyncpg", database=name).render_as_string(hide_password=False), name
 
 
 async def _drop_pg_database(admin_url: str, name: str) -> None:
@@ -75,9 +73,7 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
         return
     admin = postgres_admin_url()
     if not admin:
-        pytest.skip(
-            f"PostgreSQL tests need {POSTGRES_ENV} (e.g. postgresql://postgres@127.0.0.1:5432/test)"
-        )
+        pytest.skip(f"PostgreSQL tests need {POSTGRES_ENV} (e.g. postgresql://postgres@127.0.0.1:5432/test)")
     url, name = await _create_pg_database(admin)
     try:
         yield url

@@ -31,9 +31,7 @@ def decide_failure(failure: SendFailure, *, attempts: int) -> FailureDecision:
     """``attempts`` counts this one. Unknown outcomes are retried: the nonce dedupes them."""
     status = failure.status
     if status == 404 and failure.code in (UNKNOWN_CHANNEL, None):
-        return FailureDecision(
-            "remove", reason="the channel no longer exists (404 Unknown Channel)"
-        )
+        return FailureDecision("remove", reason="the channel no longer exists (404 Unknown Channel)")
     if status == 403:
         what = "Missing Access" if failure.code == MISSING_ACCESS else "Missing Permissions"
         if attempts >= MAX_FORBIDDEN_ATTEMPTS:
@@ -42,9 +40,7 @@ def decide_failure(failure: SendFailure, *, attempts: int) -> FailureDecision:
     if attempts >= MAX_ATTEMPTS:
         return FailureDecision("drop", reason=f"gave up after {attempts} attempts: {failure}")
     if status == 429:
-        return FailureDecision(
-            "retry", delay=max(failure.retry_after or 0.0, 1.0), reason="rate limited"
-        )
+        return FailureDecision("retry", delay=max(failure.retry_after or 0.0, 1.0), reason="rate limited")
     if status is None or status >= 500:
         return FailureDecision("retry", delay=backoff(attempts), reason=str(failure) or "timeout")
     # Any other 4xx means the request itself is wrong: retrying cannot help.

@@ -33,9 +33,7 @@ def escape_markdown(text: str) -> str:
     escaped = _MARKDOWN.sub(r"\\\1", text)
     escaped = _LINE_START.sub(lambda m: m.group(1) + "\\" + m.group(2), escaped)
     # A zero-width space after '@' keeps the text readable but never a mention.
-    return _MENTION.sub(
-        lambda m: m.group(0).replace("@", "@\u200b").replace("<#", "<\u200b#"), escaped
-    )
+    return _MENTION.sub(lambda m: m.group(0).replace("@", "@\u200b").replace("<#", "<\u200b#"), escaped)
 
 
 def truncate(text: str, limit: int) -> str:
@@ -118,9 +116,7 @@ def render_embed(
     if article.link:
         embed["url"] = article.link
     snippet = snippet_of(article.summary)
-    description = truncate(
-        bold_spans(snippet, summary_spans) if summary_spans else escape_markdown(snippet), 1000
-    )
+    description = truncate(bold_spans(snippet, summary_spans) if summary_spans else escape_markdown(snippet), 1000)
     if article.published is not None:
         stamp = int(article.published.timestamp())
         description = (description + "\n\n" if description else "") + f"Published <t:{stamp}:R>"
@@ -157,13 +153,9 @@ def linked_title(escaped_title: str, link: str | None) -> str:
     return f"[{escaped_title}](<{link}>) ({escape_markdown(link_host(link))})"
 
 
-def render_summary(
-    lines: Sequence[tuple[str, str | None, str]], *, limit: int = CONTENT_LIMIT
-) -> str:
+def render_summary(lines: Sequence[tuple[str, str | None, str]], *, limit: int = CONTENT_LIMIT) -> str:
     """The message for alerts held back by the flood cap: links only, pings nobody."""
-    head = (
-        f"📰 {len(lines)} more matching article{'s' if len(lines) != 1 else ''} arrived in a burst:"
-    )
+    head = f"📰 {len(lines)} more matching article{'s' if len(lines) != 1 else ''} arrived in a burst:"
     out = [head]
     used = len(head)
     for index, (title, link, source) in enumerate(lines):
@@ -191,7 +183,9 @@ def render_digest(
     count = sum(len(s) for s in stories)
     who = f"<@{mention}> " if mention else ""
     follows = ", ".join(f"`{q}`" for q in queries)
-    head = f"{who}📬 Your {period} digest for {follows}: {count} article{'s' if count != 1 else ''} in {len(stories)} stor{'ies' if len(stories) != 1 else 'y'}."
+    articles = f"{count} article{'s' if count != 1 else ''}"
+    in_stories = f"{len(stories)} stor{'ies' if len(stories) != 1 else 'y'}"
+    head = f"{who}📬 Your {period} digest for {follows}: {articles} in {in_stories}."
     out, used = [head], len(head)
     for index, story in enumerate(stories):
         title, link, source = story[0]

@@ -86,9 +86,7 @@ def spans_for(text: str, queries: tuple[str, ...]) -> list[tuple[int, int]]:
     spans: list[tuple[int, int]] = []
     for query in queries:
         try:
-            spans.extend(
-                highlight_spans(text, parse_query(query, max_chars=10_000, max_terms=1_000))
-            )
+            spans.extend(highlight_spans(text, parse_query(query, max_chars=10_000, max_terms=1_000)))
         except QueryError:
             continue
     return _merge(spans)
@@ -104,9 +102,7 @@ def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
     return merged
 
 
-def embed_for(
-    item: Item, feed_name: str, queries: tuple[str, ...], extra_footer: str = ""
-) -> dict[str, object]:
+def embed_for(item: Item, feed_name: str, queries: tuple[str, ...], extra_footer: str = "") -> dict[str, object]:
     view = article_view(item, feed_name, queries)
     return render_embed(
         view,
@@ -123,15 +119,9 @@ async def policy_for(ctx: SendContext, guild_id: int) -> AlertPolicy:
     return AlertPolicy(
         story_mode=(row.story_mode if row and row.story_mode else defaults.story_mode),
         story_window=timedelta(hours=defaults.story_window_hours),
-        max_per_window=(
-            row.max_per_window if row and row.max_per_window else defaults.max_per_window
-        ),
-        window=timedelta(
-            seconds=(row.window_seconds if row and row.window_seconds else defaults.window_seconds)
-        ),
-        quiet_hours=(
-            row.quiet_hours if row and row.quiet_hours is not None else defaults.quiet_hours
-        ),
+        max_per_window=(row.max_per_window if row and row.max_per_window else defaults.max_per_window),
+        window=timedelta(seconds=(row.window_seconds if row and row.window_seconds else defaults.window_seconds)),
+        quiet_hours=(row.quiet_hours if row and row.quiet_hours is not None else defaults.quiet_hours),
         timezone=(row.timezone if row and row.timezone else defaults.timezone),
     )
 
@@ -153,16 +143,16 @@ async def deliver_due(ctx: SendContext) -> int:
             by_channel[delivery.channel_id].append(delivery)
         gate = asyncio.Semaphore(ctx.channel_concurrency)
 
-        async def run_channel(rows: list[Delivery]) -> int:
+        async def run_channel(
+            rows: list[Delivery], gate: asyncio.Semaphore = gate, articles: dict[int, tuple[Item, str]] = articles
+        ) -> int:
             async with gate:
                 done = 0
                 for index, row in enumerate(rows):  # in order within a channel
                     try:
                         outcome = await _deliver_one(ctx, row, articles)
                     except Exception:
-                        log.exception(
-                            "delivery crashed; it will be retried", extra={"delivery_id": row.id}
-                        )
+                        log.exception("delivery crashed; it will be retried", extra={"delivery_id": row.id})
                         await _requeue(ctx, rows[index:], delay=30.0)
                         break
                     if outcome == "sent":
@@ -187,14 +177,10 @@ async def _requeue(ctx: SendContext, rows: list[Delivery], *, delay: float) -> N
     at = ctx.clock() + timedelta(seconds=delay)
     async with ctx.sessions.begin() as session:
         for row in rows:
-            await delivery_repo.mark_retry(
-                session, row.id, at=at, error=row.last_error or "requeued"
-            )
+            await delivery_repo.mark_retry(session, row.id, at=at, error=row.last_error or "requeued")
 
 
-async def _deliver_one(
-    ctx: SendContext, row: Delivery, articles: dict[int, tuple[Item, str]]
-) -> str:
+async def _deliver_one(ctx: SendContext, row: Delivery, articles: dict[int, tuple[Item, str]]) -> str:
     """Returns sent, held, failed (this row) or blocked (the channel: stop for now)."""
     found = articles.get(row.item_id)
     if found is None:  # the item was pruned before it could be sent
@@ -254,9 +240,7 @@ async def _deliver_alert(
     async with ctx.sessions.begin() as session:
         await delivery_repo.mark_sent(session, row.id, message_id=first_id, now=now)
         await delivery_repo.set_sent_as(session, row.id, "alert")
-        await delivery_repo.note_alert(
-            session, channel_id=row.channel_id, guild_id=row.guild_id, now=now
-        )
+        await delivery_repo.note_alert(session, channel_id=row.channel_id, guild_id=row.guild_id, now=now)
         await delivery_repo.set_flood_window(
             session,
             channel_id=row.channel_id,
@@ -294,9 +278,7 @@ async def _deliver_alert(
     return "sent"
 
 
-async def _deliver_in_thread(
-    ctx: SendContext, row: Delivery, item: Item, feed_name: str, story: ChannelStory
-) -> str:
+async def _deliver_in_thread(ctx: SendContext, row: Delivery, item: Item, feed_name: str, story: ChannelStory) -> str:
     """Later coverage: a message in the story's thread; only members not yet pinged are."""
     queries = tuple(q for q in row.queries.split("\n") if q)
     pinged = {int(u) for u in story.pinged_user_ids.split()}
@@ -332,9 +314,7 @@ async def _deliver_in_thread(
             stored.outlets = "\n".join(outlets)
             stored.article_count += 1
             stored.last_article_at = now
-            stored.pinged_user_ids = " ".join(
-                str(u) for u in sorted(pinged | set(new_users) | set(held))
-            )
+            stored.pinged_user_ids = " ".join(str(u) for u in sorted(pinged | set(new_users) | set(held)))
         await delivery_repo.mark_sent(session, row.id, message_id=message_id, now=now)
         await delivery_repo.set_sent_as(session, row.id, "thread")
         await digest_repo.hold_pings(
@@ -347,18 +327,14 @@ async def _deliver_in_thread(
         )
         root = await delivery_repo.get_delivery(session, story.root_delivery_id)
         root_article = (
-            (await item_repo.items_with_feed_names(session, [root.item_id])).get(root.item_id)
-            if root
-            else None
+            (await item_repo.items_with_feed_names(session, [root.item_id])).get(root.item_id) if root else None
         )
     ctx.metrics.inc("storywatch_thread_posts_total")
     if root is not None and root_article is not None:
         root_item, root_feed = root_article
         root_queries = tuple(q for q in root.queries.split("\n") if q)
         count = len(outlets)
-        footer = (
-            outlets_line(outlets) or f"{count} article{'s' if count != 1 else ''} in the thread"
-        )
+        footer = outlets_line(outlets) or f"{count} article{'s' if count != 1 else ''} in the thread"
         try:
             await ctx.transport.edit_embed(
                 row.channel_id,
@@ -419,9 +395,7 @@ async def send_summaries(ctx: SendContext) -> int:
             log.warning("summary not sent: %s", failure, extra={"channel_id": channel_id})
             continue
         async with ctx.sessions.begin() as session:
-            await delivery_repo.mark_summarized(
-                session, [r.id for r in rows], message_id=message_id, now=ctx.clock()
-            )
+            await delivery_repo.mark_summarized(session, [r.id for r in rows], message_id=message_id, now=ctx.clock())
         ctx.metrics.inc("storywatch_summaries_sent_total")
         sent += len(rows)
     return sent
@@ -458,9 +432,7 @@ async def _handle_failure(ctx: SendContext, row: Delivery, failure: SendFailure)
                 reason=decision.reason,
                 now=now,
             )
-            followers = (
-                await follow_repo.channel_followers(session, row.channel_id) if newly else []
-            )
+            followers = await follow_repo.channel_followers(session, row.channel_id) if newly else []
             notice = (
                 f"Storywatch paused your follows in <#{row.channel_id}>: {decision.reason}. "
                 "Ask a server admin to give the bot View Channel and Send Messages there; "
@@ -483,9 +455,7 @@ async def probe_paused_channels(ctx: SendContext) -> int:
     with 403 again the channel is paused again, without telling its followers twice.
     """
     async with ctx.sessions.begin() as session:
-        await delivery_repo.expire_paused(
-            session, before=ctx.clock() - timedelta(hours=ctx.alerts.story_window_hours)
-        )
+        await delivery_repo.expire_paused(session, before=ctx.clock() - timedelta(hours=ctx.alerts.story_window_hours))
         paused = await delivery_repo.paused_channels(session)
         for state in paused:
             state.paused = False  # the reason and paused_at stay, so a new 403 isn't a new pause
@@ -512,9 +482,7 @@ async def _deliver_dm(ctx: SendContext, row: Delivery, item: Item, feed_name: st
                     session, row.id, at=ctx.clock() + timedelta(seconds=delay), error=str(failure)
                 )
             else:
-                await delivery_repo.mark_failed(
-                    session, row.id, error=f"direct message refused: {failure}"
-                )
+                await delivery_repo.mark_failed(session, row.id, error=f"direct message refused: {failure}")
         return "failed"
     async with ctx.sessions.begin() as session:
         await delivery_repo.mark_sent(session, row.id, message_id=message_id, now=ctx.clock())
@@ -537,19 +505,13 @@ async def send_digests(ctx: SendContext) -> int:
         stories: dict[str, list[tuple[str, str | None, str]]] = {}
         for (item, feed_name), _query in found:
             key = item.story_id or f"item:{item.id}"
-            stories.setdefault(key, []).append(
-                (item.title, item.link, item.source_name or feed_name)
-            )
+            stories.setdefault(key, []).append((item.title, item.link, item.source_name or feed_name))
         queries = sorted({e.query for e in entries})
-        content = render_digest(
-            period, queries, list(stories.values()), mention=None if dm else user_id
-        )
+        content = render_digest(period, queries, list(stories.values()), mention=None if dm else user_id)
         nonce = nonce_for(entries[0].id, 7)
         try:
             if dm:
-                message_id = await ctx.transport.send_dm(
-                    user_id, content=content, embed=None, nonce=nonce
-                )
+                message_id = await ctx.transport.send_dm(user_id, content=content, embed=None, nonce=nonce)
             else:
                 message_id = await ctx.transport.send(
                     channel_id, content=content, embed=None, user_ids=[user_id], nonce=nonce
@@ -591,7 +553,9 @@ async def release_quiet_pings(ctx: SendContext) -> int:
             channel_pings = [p for p in pings if p.id in set(ids)]
             users = sorted({p.user_id for p in channel_pings})
             alerts = len({p.delivery_id for p in channel_pings})
-            text = f"🔔 While quiet hours were on, {alerts} alert{'s' if alerts != 1 else ''} above matched your follows."
+            text = (
+                f"🔔 While quiet hours were on, {alerts} alert{'s' if alerts != 1 else ''} above matched your follows."
+            )
             try:
                 for part, chunk in enumerate(split_mentions(users, limit=1800)):
                     await ctx.transport.send(
@@ -602,9 +566,7 @@ async def release_quiet_pings(ctx: SendContext) -> int:
                         nonce=nonce_for(ids[0], 20 + part),
                     )
             except SendFailure as failure:
-                log.warning(
-                    "quiet-hours pings not sent: %s", failure, extra={"channel_id": channel_id}
-                )
+                log.warning("quiet-hours pings not sent: %s", failure, extra={"channel_id": channel_id})
                 continue
             async with ctx.sessions.begin() as session:
                 await digest_repo.mark_pings_sent(session, ids, now=ctx.clock())

@@ -38,9 +38,7 @@ class AlertTransport(Protocol):
         """Post a message that may ping only ``user_ids``; return its id or raise SendFailure."""
         ...
 
-    async def send_dm(
-        self, user_id: int, *, content: str | None, embed: dict[str, object] | None, nonce: str
-    ) -> int:
+    async def send_dm(self, user_id: int, *, content: str | None, embed: dict[str, object] | None, nonce: str) -> int:
         """A direct message to a member; SendFailure (e.g. 403 code 50007) when DMs are closed."""
         ...
 
@@ -50,9 +48,7 @@ class AlertTransport(Protocol):
 
     async def unarchive_thread(self, thread_id: int) -> None: ...
 
-    async def edit_embed(
-        self, channel_id: int, message_id: int, embed: dict[str, object]
-    ) -> None: ...
+    async def edit_embed(self, channel_id: int, message_id: int, embed: dict[str, object]) -> None: ...
 
     async def notify_member(self, guild_id: int, user_id: int, text: str) -> bool:
         """Tell one member something privately (DM, else the server's system channel)."""

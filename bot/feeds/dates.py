@@ -57,9 +57,7 @@ _RFC822_LIKE = re.compile(
 )
 
 # "2020/1/10 14:33:00", "2020/01/10"
-_SLASHED = re.compile(
-    rf"(?P<year>\d{{4}})/(?P<month>\d{{1,2}})/(?P<day>\d{{1,2}})(?:[\sT]+{_TIME})?(?:\s*{_ZONE})?"
-)
+_SLASHED = re.compile(rf"(?P<year>\d{{4}})/(?P<month>\d{{1,2}})/(?P<day>\d{{1,2}})(?:[\sT]+{_TIME})?(?:\s*{_ZONE})?")
 
 _EPOCH_SECONDS = re.compile(r"\d{9,10}")
 
@@ -70,9 +68,7 @@ def _zone_offset(zone: str | None) -> timezone | None:
         return UTC
     if zone[0] in "+-":
         digits = zone[1:].replace(":", "")
-        hours, minutes = (
-            (int(digits), 0) if len(digits) <= 2 else (int(digits[:-2]), int(digits[-2:]))
-        )
+        hours, minutes = (int(digits), 0) if len(digits) <= 2 else (int(digits[:-2]), int(digits[-2:]))
         if hours > 14 or minutes > 59:
             return None
         sign = -1 if zone[0] == "-" else 1
@@ -94,9 +90,7 @@ def _clock(match: re.Match[str]) -> tuple[int, int, int] | None:
     return hour, minute, min(second, 59)  # leap second 60 -> 59
 
 
-def _build(
-    year: int, month: int, day: int, match: re.Match[str], zone: str | None
-) -> datetime | None:
+def _build(year: int, month: int, day: int, match: re.Match[str], zone: str | None) -> datetime | None:
     clock = _clock(match)
     offset = _zone_offset(zone)
     if clock is None or offset is None:

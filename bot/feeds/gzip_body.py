@@ -38,9 +38,7 @@ def gunzip_if_compressed(body: bytes, *, max_bytes: int = DEFAULT_MAX_DECOMPRESS
                 pending = decompressor.unconsumed_tail
                 output += chunk
                 if len(output) > max_bytes:
-                    raise FeedParseError(
-                        f"gzip-compressed body expands beyond {max_bytes} bytes; refused"
-                    )
+                    raise FeedParseError(f"gzip-compressed body expands beyond {max_bytes} bytes; refused")
             if not decompressor.eof:
                 raise FeedParseError("gzip-compressed body is truncated")
             remaining = decompressor.unused_data

@@ -10,9 +10,7 @@ _IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".gif", ".webp", ".avif", ".bmp", 
 
 # A regex, not a parser: item HTML reaching us was already sanitized by feedparser, and
 # the first <img> must be found without parsing a whole 800 KB article.
-_IMG_SRC = re.compile(
-    r"""<img\b[^>]*?\ssrc\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))""", re.IGNORECASE
-)
+_IMG_SRC = re.compile(r"""<img\b[^>]*?\ssrc\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))""", re.IGNORECASE)
 
 
 def is_image_media(url: str, mime_type: str | None, medium: str | None) -> bool:

@@ -28,9 +28,7 @@ _ROOT_NAME = re.compile(r"<([A-Za-z_][\w.:-]*)")
 # Inside a DOCTYPE: the characters that open or close something we must skip over.
 _DOCTYPE_SPECIAL = re.compile(r"[\"'\[>]")
 _SUBSET_SPECIAL = re.compile(r"[\"'\]]|<!--|<\?")
-_ENTITY_DECL = re.compile(
-    r"<!ENTITY\s+([A-Za-z_]\w*)\s+(?:\"([^\"]*)\"|'([^']*)')\s*>", re.IGNORECASE
-)
+_ENTITY_DECL = re.compile(r"<!ENTITY\s+([A-Za-z_]\w*)\s+(?:\"([^\"]*)\"|'([^']*)')\s*>", re.IGNORECASE)
 # Plain text, or a single character reference; never markup or other references.
 _SAFE_ENTITY_VALUE = re.compile(r"[^&<>%\"]*|&#(?:x[0-9A-Fa-f]+|[0-9]+);")
 _PREDEFINED_ENTITIES = frozenset({"lt", "gt", "amp", "quot", "apos"})

@@ -8,9 +8,7 @@ from html.parser import HTMLParser
 
 # Control characters that str.split() does not already treat as whitespace, plus the
 # BOM, lone surrogates and the two non-characters: they only ever show up as garbage.
-_INVISIBLE_JUNK = re.compile(
-    "[\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f\ufeff\ufffe\uffff\ud800-\udfff]"
-)
+_INVISIBLE_JUNK = re.compile("[\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f\ufeff\ufffe\uffff\ud800-\udfff]")
 
 # Anything that still reads as a tag after decoding (double-escaped HTML decodes to
 # literal "<p>"); comments, doctypes and processing instructions count too.
@@ -19,9 +17,7 @@ _TAG_LIKE = re.compile(r"<!--.*?-->|<[/!?]?[A-Za-z][^<>]*>", re.DOTALL)
 # Elements whose text is never meant to be read.
 _HIDDEN_ELEMENTS = frozenset({"script", "style", "template", "noscript", "head", "title"})
 
-_HIDDEN_BLOCK = re.compile(
-    r"<(script|style|template|noscript|head|title)\b.*?</\1\s*>", re.DOTALL | re.IGNORECASE
-)
+_HIDDEN_BLOCK = re.compile(r"<(script|style|template|noscript|head|title)\b.*?</\1\s*>", re.DOTALL | re.IGNORECASE)
 
 # Elements that separate words visually; without a space their texts would run together.
 _BREAKING_ELEMENTS = frozenset(

@@ -29,9 +29,7 @@ def _positive_int(text: str | None) -> int | None:
     return value if value > 0 else None
 
 
-def ttl_seconds(
-    ttl_minutes: str | None, update_period: str | None, update_frequency: str | None
-) -> int | None:
+def ttl_seconds(ttl_minutes: str | None, update_period: str | None, update_frequency: str | None) -> int | None:
     """Seconds between polls the feed asks for, capped at MAX_TTL_SECONDS; None if unsaid.
 
     <ttl> is in minutes and wins. Otherwise sy:updatePeriod (default "daily" when only a

@@ -280,12 +280,8 @@ class FeedFetcher:
                 return await self._read_response(response)
         except TimeoutError as exc:
             if isinstance(exc, aiohttp.ConnectionTimeoutError):
-                raise FetchTimeout(
-                    f"connecting to {host} took over {self._limits.connect_timeout:g}s"
-                ) from exc
-            raise FetchTimeout(
-                f"no complete response within {self._limits.total_timeout:g}s"
-            ) from exc
+                raise FetchTimeout(f"connecting to {host} took over {self._limits.connect_timeout:g}s") from exc
+            raise FetchTimeout(f"no complete response within {self._limits.total_timeout:g}s") from exc
         except aiohttp.ClientError as exc:
             raise FetchError(describe_client_error(exc, host)) from exc
 

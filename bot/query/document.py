@@ -37,9 +37,7 @@ class MatchDoc:
     sorted_words: tuple[str, ...]
 
     @classmethod
-    def from_article(
-        cls, title: str, summary: str = "", categories: Sequence[str] = ()
-    ) -> MatchDoc:
+    def from_article(cls, title: str, summary: str = "", categories: Sequence[str] = ()) -> MatchDoc:
         sequence: list[str] = []
         positions: dict[str, list[int]] = {}
         bigrams: set[str] = set()
@@ -59,6 +57,4 @@ class MatchDoc:
                         bigrams.add(bigram(before, form))
                 previous = forms
         pairs = frozenset(bigrams)
-        return cls(
-            tuple(sequence), positions, pairs, pairs.union(positions), tuple(sorted(positions))
-        )
+        return cls(tuple(sequence), positions, pairs, pairs.union(positions), tuple(sorted(positions)))

@@ -27,7 +27,7 @@ from bot.query.document import MatchDoc, bigram
 from bot.query.matcher import term_in
 from bot.query.model import Phrase, Query, Term, Word
 from bot.query.rarity import TermRarity
-from bot.query.shelf import Slot
+from bot.query.shelf import Slot, bucket_add, bucket_remove
 
 K = TypeVar("K", bound=Hashable)
 
@@ -130,7 +130,7 @@ class FollowIndex(Generic[K]):
         self._by_word: dict[str, Slot[K, _Entry[K]]] = {}
         self._by_stem: dict[str, Slot[K, _Entry[K]]] = {}
         self._stem_lengths: dict[int, int] = {}  # length → how many filed stems have it
-        self._vetoes: dict[str, set[K]] = {}  # excluded key → keys of follows excluding it
+        self._vetoes: dict[str, K | set[K]] = {}  # excluded key → follows excluding it
 
     def observe(self, doc: MatchDoc) -> None:
         """Count ``doc``'s words and pairs towards the rarity used by later ``add`` calls."""
@@ -160,9 +160,7 @@ class FollowIndex(Generic[K]):
         # a hit on one pair of a longer phrase does not prove it: keep that group to check
         first_proven = not any(isinstance(t, Phrase) and len(t.words) > 2 for t in groups[first])
         unchecked = tuple(
-            group
-            for index, group in enumerate(groups)
-            if index != second and (index != first or not first_proven)
+            group for index, group in enumerate(groups) if index != second and (index != first or not first_proven)
         )
         return _Entry(
             query,
@@ -223,7 +221,7 @@ class FollowIndex(Generic[K]):
             entry.keys = [key]  # exactly one slot: most queries have a single follower
         self._entry_of_key[key] = entry
         for excluded in entry.vetoes:
-            self._vetoes.setdefault(excluded, set()).add(key)
+            self._vetoes[excluded] = bucket_add(self._vetoes.get(excluded), key)
         if not entry.needs_check:
             for slot in self._slots(entry):
                 for second in entry.seconds or (None,):
@@ -234,10 +232,11 @@ class FollowIndex(Generic[K]):
         entry = self._entry_of_key.pop(key)
         entry.keys.remove(key)
         for excluded in entry.vetoes:
-            vetoed = self._vetoes[excluded]
-            vetoed.remove(key)
-            if not vetoed:
+            left = bucket_remove(self._vetoes[excluded], key)
+            if left is None:
                 del self._vetoes[excluded]
+            else:
+                self._vetoes[excluded] = left
         if not entry.needs_check:
             for slot in self._slots(entry):
                 for second in entry.seconds or (None,):
@@ -296,10 +295,15 @@ class FollowIndex(Generic[K]):
                 matched.update(entry.keys)
         vetoes = self._vetoes
         for key in doc.keys:
+            if not matched:
+                break
             vetoed = vetoes.get(key)
-            if vetoed and matched:
-                if len(vetoed) < len(matched):
-                    matched -= vetoed
-                else:  # walk the smaller set
-                    matched = {k for k in matched if k not in vetoed}
+            if vetoed is None:
+                continue
+            if not isinstance(vetoed, set):
+                matched.discard(vetoed)
+            elif len(vetoed) < len(matched):
+                matched -= vetoed
+            else:  # walk the smaller set
+                matched = {k for k in matched if k not in vetoed}
         return matched

@@ -162,9 +162,7 @@ def _canonical_groups(groups: list[list[_Lexeme]]) -> list[tuple[Term, ...]]:
     as_sets = {group: frozenset(group) for group in unique}
     # A AND (A OR B) is A: the larger group can never be the one that fails
     kept = [
-        group
-        for group in unique
-        if not any(other is not group and as_sets[other] < as_sets[group] for other in unique)
+        group for group in unique if not any(other is not group and as_sets[other] < as_sets[group] for other in unique)
     ]
     return sorted(kept, key=render_group)
 
@@ -173,8 +171,7 @@ def parse_query(text: str, *, max_chars: int = 200, max_terms: int = 10) -> Quer
     """Parse and normalize a follow query; raise QueryError when it is unusable."""
     if len(text) > max_chars:
         raise _fail(
-            f"The query is too long ({len(text)} characters, the limit is {max_chars}); "
-            "over the limit: {}",
+            f"The query is too long ({len(text)} characters, the limit is {max_chars}); over the limit: {{}}",
             text[max_chars:],
         )
     lexemes = _lex(text)

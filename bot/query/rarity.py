@@ -53,9 +53,7 @@ class TermRarity:
         if self._counts_pairs:
             costs = [(pair, self.key_cost(pair)) for pair in phrase_pairs(phrase)]
         else:  # no pair counts: a pair is at most as common as its rarer word
-            costs = [
-                (pair, min(map(self.key_cost, pair.split(" ")))) for pair in phrase_pairs(phrase)
-            ]
+            costs = [(pair, min(map(self.key_cost, pair.split(" ")))) for pair in phrase_pairs(phrase)]
         return min(costs, key=lambda anchor: anchor[1])
 
     def term_cost(self, term: Term) -> float:

@@ -17,7 +17,8 @@ E = TypeVar("E", bound=Hashable)  # an entry still to verify
 T = TypeVar("T", bound=Hashable)
 
 
-def _bucket_add(bucket: T | set[T] | None, item: T) -> T | set[T]:
+def bucket_add(bucket: T | set[T] | None, item: T) -> T | set[T]:
+    """The bucket (None when empty) with ``item`` added."""
     if bucket is None:
         return item
     if isinstance(bucket, set):
@@ -26,7 +27,7 @@ def _bucket_add(bucket: T | set[T] | None, item: T) -> T | set[T]:
     return bucket if bucket == item else {bucket, item}
 
 
-def _bucket_remove(bucket: T | set[T] | None, item: T) -> T | set[T] | None:
+def bucket_remove(bucket: T | set[T] | None, item: T) -> T | set[T] | None:
     """The bucket without ``item`` (None once empty); KeyError if it is not there."""
     if isinstance(bucket, set):
         bucket.remove(item)
@@ -36,21 +37,17 @@ def _bucket_remove(bucket: T | set[T] | None, item: T) -> T | set[T] | None:
     return None
 
 
-def _paired_add(
-    paired: dict[str, T | set[T]] | None, second: str, item: T
-) -> dict[str, T | set[T]]:
+def _paired_add(paired: dict[str, T | set[T]] | None, second: str, item: T) -> dict[str, T | set[T]]:
     if paired is None:
         paired = {}
-    paired[second] = _bucket_add(paired.get(second), item)
+    paired[second] = bucket_add(paired.get(second), item)
     return paired
 
 
-def _paired_remove(
-    paired: dict[str, T | set[T]] | None, second: str, item: T
-) -> dict[str, T | set[T]] | None:
+def _paired_remove(paired: dict[str, T | set[T]] | None, second: str, item: T) -> dict[str, T | set[T]] | None:
     if paired is None:
         raise KeyError(item)
-    left = _bucket_remove(paired.get(second), item)
+    left = bucket_remove(paired.get(second), item)
     if left is None:
         del paired[second]
     else:
@@ -87,27 +84,27 @@ class Slot(Generic[K, E]):
 
     def add_key(self, second: str | None, key: K) -> None:
         if second is None:
-            self.keys = _bucket_add(self.keys, key)
+            self.keys = bucket_add(self.keys, key)
         else:
             self.keys_by_second = _paired_add(self.keys_by_second, second, key)
 
     def add_entry(self, second: str | None, entry: E) -> None:
         if second is None:
-            self.entries = _bucket_add(self.entries, entry)
+            self.entries = bucket_add(self.entries, entry)
         else:
             self.entries_by_second = _paired_add(self.entries_by_second, second, entry)
 
     def remove_key(self, second: str | None, key: K) -> None:
         """Remove a filed key; KeyError if it was not filed so."""
         if second is None:
-            self.keys = _bucket_remove(self.keys, key)
+            self.keys = bucket_remove(self.keys, key)
         else:
             self.keys_by_second = _paired_remove(self.keys_by_second, second, key)
 
     def remove_entry(self, second: str | None, entry: E) -> None:
         """Remove a filed entry; KeyError if it was not filed so."""
         if second is None:
-            self.entries = _bucket_remove(self.entries, entry)
+            self.entries = bucket_remove(self.entries, entry)
         else:
             self.entries_by_second = _paired_remove(self.entries_by_second, second, entry)
 

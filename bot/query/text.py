@@ -36,15 +36,14 @@ def _combining_mark_class() -> str:
         else:
             ranges.append((code, code))
     return "".join(
-        re.escape(chr(lo)) if lo == hi else f"{re.escape(chr(lo))}-{re.escape(chr(hi))}"
-        for lo, hi in ranges
+        re.escape(chr(lo)) if lo == hi else f"{re.escape(chr(lo))}-{re.escape(chr(hi))}" for lo, hi in ranges
     )
 
 
 _MARKS = _combining_mark_class()
 # A word starts with a letter or digit and may continue with combining marks, so a
 # decomposed "é" (e + U+0301) does not split a word. Apostrophes inside a raw word are
-# kept here and handled by _split_raw (possessives).
+# kept here and handled by _apostrophe_forms (possessives).
 _WORD_CHAR = rf"(?:[^\W_]|[{_MARKS}])"
 _RAW_WORD_RE = re.compile(rf"[^\W_]{_WORD_CHAR}*(?:'[^\W_]{_WORD_CHAR}*)*'?")
 _ASCII_RAW_WORD_RE = re.compile(r"[a-z0-9]+(?:'[a-z0-9]+)*'?")  # the same, for lowercase ASCII

@@ -25,8 +25,10 @@ Fingerprint (``fingerprint.py``, ``text.py``, ``names.py``, ``links.py``):
 Pairwise decision (``similarity.py``), in order:
 
 1. same canonical link -> same story, always;
-2. name conflict -> different: both name something and neither article's names
-   occur anywhere in the other ("Taylor Swift wins..." vs "Beyonce wins...");
+2. name conflict -> different: the headlines' subjects (first name-like run) each
+   occur nowhere in the other article ("Taylor Swift wins..." vs "Beyonce wins..."),
+   or both have names and none occurs in the other, or the same surname comes with
+   given names the other never mentions ("Kim Kardashian" vs "Kourtney Kardashian");
 3. title path: Jaccard(title tokens) >= 0.50 and the titles share >= 1 token that
    is not a name of both (an "event" word: divorce, pregnant, fragrance);
 4. summary path (both have summaries): Jaccard(title+summary tokens) >= 0.25, the

@@ -128,9 +128,7 @@ def _strip_truncation(title: str) -> str:
     return title
 
 
-def fingerprint(
-    title: str, summary: str, link: str | None, published: datetime
-) -> StoryFingerprint:
+def fingerprint(title: str, summary: str, link: str | None, published: datetime) -> StoryFingerprint:
     """Build the fingerprint of one article. ``published`` must be timezone-aware."""
     title = _strip_truncation(title)
     title_tokens = list(dict.fromkeys(content_tokens(title)))[:MAX_TITLE_TOKENS]

@@ -102,7 +102,7 @@ class StoryGrouper:
         self._exhaustive = exhaustive
         self._stories: dict[str, OpenStory] = {}
         self._index = TokenIndex()
-        self._links: dict[str, str] = {}  # canonical link -> story id
+        self._links: dict[str, set[str]] = {}  # canonical link -> open stories with it
         self._expiry: list[tuple[datetime, str]] = []  # (last_seen, id); lazy deletion
         self._clock: datetime | None = None  # newest published seen
 
@@ -133,6 +133,10 @@ class StoryGrouper:
         for story in stories:
             if story.story_id in self._stories:
                 self._drop(story.story_id)
+            rep_links = [rep.link for rep in story.representatives if rep.link]
+            missing = [link for link in dict.fromkeys(rep_links) if link not in story.links]
+            if missing:  # keep "links include the representatives' links" true
+                story = replace(story, links=(*story.links, *missing))
             self._put(story)
             self._advance_clock(story.last_seen)
         self._enforce_capacity()
@@ -150,22 +154,17 @@ class StoryGrouper:
     # -- matching ---------------------------------------------------------------
 
     def _best_match(self, fp: StoryFingerprint) -> tuple[str | None, float]:
-        if fp.link is not None:
-            linked = self._links.get(fp.link)
-            if linked is not None and self._is_open_for(self._stories[linked], fp):
-                return linked, 1.0
         best_id: str | None = None
         best_key: tuple[float, datetime, str] | None = None
         best_rejected = 0.0
-        if self._exhaustive:
-            candidates: Iterable[str] = list(self._stories)
-        else:
-            candidates = self._index.candidates(fp.tokens, self._thresholds.min_shared_tokens(fp))
-        for story_id in candidates:
+        for story_id in self._candidates(fp):
             story = self._stories[story_id]
             if not self._is_open_for(story, fp):
                 continue
-            accepted, value = self._compare(story, fp)
+            if fp.link is not None and fp.link in story.links:
+                accepted, value = True, 1.0  # shared canonical link: always the same story
+            else:
+                accepted, value = self._compare(story, fp)
             if not accepted:
                 best_rejected = max(best_rejected, value)
                 continue
@@ -176,6 +175,15 @@ class StoryGrouper:
         if best_id is None or best_key is None:
             return None, best_rejected
         return best_id, best_key[0]
+
+    def _candidates(self, fp: StoryFingerprint) -> Iterable[str]:
+        if self._exhaustive:
+            return list(self._stories)
+        found = set(self._index.candidates(fp.tokens, self._thresholds.min_shared_tokens(fp)))
+        if fp.link is not None:
+            found |= self._links.get(fp.link, set())
+        # Sorted so that the comparison order never depends on set iteration order.
+        return sorted(found)
 
     def _compare(self, story: OpenStory, fp: StoryFingerprint) -> tuple[bool, float]:
         """(same story with any representative, best score among accepting/all reps)."""
@@ -207,12 +215,7 @@ class StoryGrouper:
         reps = (*reps, fp)
         links = story.links
         if fp.link and fp.link not in links:
-            links = (*links, fp.link)
-            if len(links) > MAX_LINKS:
-                gone, links = links[0], links[1:]
-                if self._links.get(gone) == story.story_id:
-                    del self._links[gone]
-            self._links[fp.link] = story.story_id
+            links = self._with_link(story, reps, fp.link)
         updated = replace(
             story,
             representatives=reps,
@@ -227,20 +230,41 @@ class StoryGrouper:
         if updated.last_seen != story.last_seen:
             heapq.heappush(self._expiry, (updated.last_seen, story.story_id))
 
+    def _with_link(self, story: OpenStory, reps: tuple[StoryFingerprint, ...], link: str) -> tuple[str, ...]:
+        """Story links plus ``link``; over the cap, the oldest link that no
+        representative carries is forgotten (representatives' links must stay
+        findable, or the link index would miss what comparing them finds)."""
+        links = (*story.links, link)
+        self._links.setdefault(link, set()).add(story.story_id)
+        if len(links) <= MAX_LINKS:
+            return links
+        keep = {rep.link for rep in reps}
+        for i, old in enumerate(links):
+            if old not in keep:
+                self._discard_link(old, story.story_id)
+                return links[:i] + links[i + 1 :]
+        return links
+
+    def _discard_link(self, link: str, story_id: str) -> None:
+        holders = self._links.get(link)
+        if holders is not None:
+            holders.discard(story_id)
+            if not holders:
+                del self._links[link]
+
     def _put(self, story: OpenStory) -> None:
         self._stories[story.story_id] = story
         for rep in story.representatives:
             self._index.add(story.story_id, rep.tokens)
         for link in story.links:
-            self._links[link] = story.story_id
+            self._links.setdefault(link, set()).add(story.story_id)
         heapq.heappush(self._expiry, (story.last_seen, story.story_id))
 
     def _drop(self, story_id: str) -> None:
         story = self._stories.pop(story_id)
         self._index.drop(story_id)
         for link in story.links:
-            if self._links.get(link) == story_id:
-                del self._links[link]
+            self._discard_link(link, story_id)
 
     def _advance_clock(self, published: datetime) -> None:
         if self._clock is None or published > self._clock:

@@ -78,9 +78,7 @@ def canonical_link(url: str | None) -> str | None:
     path = parts.path.rstrip("/")
     if path.endswith("/amp"):
         path = path[: -len("/amp")]
-    query = sorted(
-        (k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _is_tracking(k)
-    )
+    query = sorted((k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _is_tracking(k))
     if not path and not query:
         return None
     encoded_query = urlencode(query)

@@ -78,12 +78,7 @@ def names_conflict(a: StoryFingerprint, b: StoryFingerprint) -> bool:
         and b.subject_tokens.isdisjoint(words_a)
     ):
         return True
-    if (
-        a.name_tokens
-        and b.name_tokens
-        and a.name_tokens.isdisjoint(words_b)
-        and b.name_tokens.isdisjoint(words_a)
-    ):
+    if a.name_tokens and b.name_tokens and a.name_tokens.isdisjoint(words_b) and b.name_tokens.isdisjoint(words_a):
         return True
     return _different_family_members(a, b)
 
@@ -108,19 +103,12 @@ def _different_family_members(a: StoryFingerprint, b: StoryFingerprint) -> bool:
     words_b = b.tokens | b.name_tokens
     for surname, firsts_a in _given_names(a).items():
         firsts_b = given_b.get(surname)
-        if (
-            firsts_b
-            and firsts_a.isdisjoint(firsts_b)
-            and firsts_a.isdisjoint(words_b)
-            and firsts_b.isdisjoint(words_a)
-        ):
+        if firsts_b and firsts_a.isdisjoint(firsts_b) and firsts_a.isdisjoint(words_b) and firsts_b.isdisjoint(words_a):
             return True
     return False
 
 
-def score(
-    a: StoryFingerprint, b: StoryFingerprint, thresholds: Thresholds = DEFAULT_THRESHOLDS
-) -> PairScore:
+def score(a: StoryFingerprint, b: StoryFingerprint, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> PairScore:
     """Compute the comparison of ``a`` and ``b`` (symmetric)."""
     if a.link is not None and a.link == b.link:
         return PairScore(link_match=True, name_conflict=False, title=1.0, full=1.0)
@@ -149,15 +137,11 @@ def decide(pair: PairScore, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> bool
     return pair.title >= thresholds.title or pair.full >= thresholds.full
 
 
-def similarity(
-    a: StoryFingerprint, b: StoryFingerprint, thresholds: Thresholds = DEFAULT_THRESHOLDS
-) -> float:
+def similarity(a: StoryFingerprint, b: StoryFingerprint, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> float:
     """0..1; 1.0 for a shared canonical link, else the best qualifying Jaccard score."""
     return score(a, b, thresholds).best
 
 
-def same_story(
-    a: StoryFingerprint, b: StoryFingerprint, thresholds: Thresholds = DEFAULT_THRESHOLDS
-) -> bool:
+def same_story(a: StoryFingerprint, b: StoryFingerprint, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> bool:
     """The decision described in the module docstring."""
     return decide(score(a, b, thresholds), thresholds)

@@ -10,9 +10,7 @@ from db.models import Base
 target_metadata = Base.metadata
 
 
-def _include(
-    obj: object, name: str | None, type_: str, reflected: bool, compare_to: object
-) -> bool:
+def _include(obj: object, name: str | None, type_: str, reflected: bool, compare_to: object) -> bool:
     # Full-text machinery (FTS5 tables, the tsvector column) is managed by hand in 0002.
     return not (name or "").startswith(("items_fts", "search_vector"))
 

@@ -24,9 +24,7 @@ class NewDelivery:
     kind: str = "channel"  # dm: channel_id is the member's user id
 
 
-async def enqueue(
-    session: AsyncSession, deliveries: Sequence[NewDelivery], *, now: datetime
-) -> int:
+async def enqueue(session: AsyncSession, deliveries: Sequence[NewDelivery], *, now: datetime) -> int:
     """Queue deliveries; an article already queued for a channel (another feed) is skipped."""
     if not deliveries:
         return 0
@@ -48,11 +46,7 @@ async def enqueue(
     ]
     queued = 0
     for start in range(0, len(values), 200):
-        stmt = (
-            insert_ignore(session, Delivery)
-            .values(values[start : start + 200])
-            .returning(Delivery.id)
-        )
+        stmt = insert_ignore(session, Delivery).values(values[start : start + 200]).returning(Delivery.id)
         queued += len((await session.execute(stmt)).all())
     return queued
 
@@ -83,9 +77,7 @@ async def claim_due(
     return rows
 
 
-async def mark_sent(
-    session: AsyncSession, delivery_id: int, *, message_id: int, now: datetime
-) -> None:
+async def mark_sent(session: AsyncSession, delivery_id: int, *, message_id: int, now: datetime) -> None:
     await session.execute(
         update(Delivery)
         .where(Delivery.id == delivery_id)
@@ -108,9 +100,7 @@ async def mark_retry(session: AsyncSession, delivery_id: int, *, at: datetime, e
     )
 
 
-async def mark_failed(
-    session: AsyncSession, delivery_id: int, *, error: str, status: str = "failed"
-) -> None:
+async def mark_failed(session: AsyncSession, delivery_id: int, *, error: str, status: str = "failed") -> None:
     await session.execute(
         update(Delivery)
         .where(Delivery.id == delivery_id)
@@ -148,9 +138,7 @@ async def next_due_at(session: AsyncSession) -> datetime | None:
     return await session.scalar(stmt)
 
 
-async def alerted_items(
-    session: AsyncSession, channel_id: int, item_ids: Sequence[int]
-) -> set[int]:
+async def alerted_items(session: AsyncSession, channel_id: int, item_ids: Sequence[int]) -> set[int]:
     """Which of these items were already alerted in this channel (for /latest marks)."""
     if not item_ids:
         return set()
@@ -164,9 +152,7 @@ async def alerted_items(
     return set(rows)
 
 
-async def pause_channel(
-    session: AsyncSession, *, channel_id: int, guild_id: int, reason: str, now: datetime
-) -> bool:
+async def pause_channel(session: AsyncSession, *, channel_id: int, guild_id: int, reason: str, now: datetime) -> bool:
     """Pause a channel; True when this starts a new pause (so followers are told once).
 
     A probe lifts ``paused`` but keeps ``paused_at``: failing again is the same pause.
@@ -225,11 +211,7 @@ async def expire_paused(session: AsyncSession, *, before: datetime) -> int:
 
 
 async def missed_count(session: AsyncSession, guild_id: int) -> int:
-    stmt = (
-        select(func.count())
-        .select_from(Delivery)
-        .where(Delivery.status == "missed", Delivery.guild_id == guild_id)
-    )
+    stmt = select(func.count()).select_from(Delivery).where(Delivery.status == "missed", Delivery.guild_id == guild_id)
     return int(await session.scalar(stmt) or 0)
 
 
@@ -240,14 +222,10 @@ async def paused_channels(session: AsyncSession, guild_id: int | None = None) ->
     return list(await session.scalars(stmt))
 
 
-async def note_alert(
-    session: AsyncSession, *, channel_id: int, guild_id: int, now: datetime
-) -> None:
+async def note_alert(session: AsyncSession, *, channel_id: int, guild_id: int, now: datetime) -> None:
     state = await session.get(ChannelState, channel_id)
     if state is None:
-        session.add(
-            ChannelState(channel_id=channel_id, guild_id=guild_id, paused=False, last_alert_at=now)
-        )
+        session.add(ChannelState(channel_id=channel_id, guild_id=guild_id, paused=False, last_alert_at=now))
     else:
         state.last_alert_at = now
 
@@ -261,9 +239,7 @@ async def mark_held(session: AsyncSession, delivery_id: int, *, until: datetime)
     )
 
 
-async def due_summaries(
-    session: AsyncSession, *, now: datetime, limit: int = 500
-) -> dict[int, list[Delivery]]:
+async def due_summaries(session: AsyncSession, *, now: datetime, limit: int = 500) -> dict[int, list[Delivery]]:
     """Held deliveries whose window has closed, by channel (paused channels wait)."""
     paused = select(ChannelState.channel_id).where(ChannelState.paused.is_(True))
     rows = await session.scalars(
@@ -282,9 +258,7 @@ async def due_summaries(
     return grouped
 
 
-async def mark_summarized(
-    session: AsyncSession, ids: Sequence[int], *, message_id: int, now: datetime
-) -> None:
+async def mark_summarized(session: AsyncSession, ids: Sequence[int], *, message_id: int, now: datetime) -> None:
     await session.execute(
         update(Delivery)
         .where(Delivery.id.in_(list(ids)))
@@ -293,9 +267,7 @@ async def mark_summarized(
 
 
 async def set_sent_as(session: AsyncSession, delivery_id: int, sent_as: str) -> None:
-    await session.execute(
-        update(Delivery).where(Delivery.id == delivery_id).values(sent_as=sent_as)
-    )
+    await session.execute(update(Delivery).where(Delivery.id == delivery_id).values(sent_as=sent_as))
 
 
 async def get_delivery(session: AsyncSession, delivery_id: int) -> Delivery | None:

@@ -25,9 +25,7 @@ class NewDigestEntry:
     due_at: datetime
 
 
-async def add_entries(
-    session: AsyncSession, entries: Sequence[NewDigestEntry], *, now: datetime
-) -> int:
+async def add_entries(session: AsyncSession, entries: Sequence[NewDigestEntry], *, now: datetime) -> int:
     if not entries:
         return 0
     values = [
@@ -46,11 +44,7 @@ async def add_entries(
     ]
     added = 0
     for start in range(0, len(values), 200):
-        stmt = (
-            insert_ignore(session, DigestEntry)
-            .values(values[start : start + 200])
-            .returning(DigestEntry.id)
-        )
+        stmt = insert_ignore(session, DigestEntry).values(values[start : start + 200]).returning(DigestEntry.id)
         added += len((await session.execute(stmt)).all())
     return added
 
@@ -67,16 +61,12 @@ async def due_digests(
     )
     grouped: dict[tuple[int, int, int, bool, str], list[DigestEntry]] = {}
     for row in rows:
-        grouped.setdefault(
-            (row.guild_id, row.channel_id, row.user_id, row.dm, row.period), []
-        ).append(row)
+        grouped.setdefault((row.guild_id, row.channel_id, row.user_id, row.dm, row.period), []).append(row)
     return grouped
 
 
 async def mark_digest_sent(session: AsyncSession, ids: Sequence[int], *, now: datetime) -> None:
-    await session.execute(
-        update(DigestEntry).where(DigestEntry.id.in_(list(ids))).values(sent_at=now)
-    )
+    await session.execute(update(DigestEntry).where(DigestEntry.id.in_(list(ids))).values(sent_at=now))
 
 
 async def hold_pings(
@@ -105,9 +95,7 @@ async def hold_pings(
 
 async def held_pings(session: AsyncSession) -> dict[int, list[QuietPing]]:
     """Open held pings by guild."""
-    rows = await session.scalars(
-        select(QuietPing).where(QuietPing.sent_at.is_(None)).order_by(QuietPing.id)
-    )
+    rows = await session.scalars(select(QuietPing).where(QuietPing.sent_at.is_(None)).order_by(QuietPing.id))
     grouped: dict[int, list[QuietPing]] = {}
     for row in rows:
         grouped.setdefault(row.guild_id, []).append(row)

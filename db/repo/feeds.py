@@ -9,48 +9,64 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.dialect import is_postgres
+from db.dialect import insert_ignore, is_postgres
 from db.models import Feed, Follow, GuildFeed
 
 
 async def upsert_config_feeds(
     session: AsyncSession, entries: Sequence[tuple[str, str]], *, interval: float, now: datetime
-) -> list[Feed]:
-    """Make the config feeds exist, trusted; config feeds no longer listed are disabled."""
+) -> int:
+    """Make the config feeds exist and due now, trusted; feeds no longer listed are disabled.
+
+    Set-based, and safe when several workers start at once (inserts skip existing rows).
+    Returns how many feeds were new.
+    """
     urls = [url for _, url in entries]
-    existing = {f.url: f for f in (await session.scalars(select(Feed).where(Feed.url.in_(urls))))}
-    feeds: list[Feed] = []
-    for name, url in entries:
-        feed = existing.get(url)
-        if feed is None:
-            feed = Feed(
-                url=url,
-                name=name,
-                kind="config",
-                trusted=True,
-                enabled=True,
-                interval_seconds=interval,
-                next_poll_at=now,
-                created_at=now,
-                consecutive_failures=0,
-                baseline_done=False,
-                guid_stable=True,
-            )
-            session.add(feed)
-        else:
-            feed.name, feed.kind, feed.trusted = name, "config", True
-            if not feed.enabled and feed.disabled_reason == "removed from config.toml":
-                feed.enabled, feed.disabled_reason = True, None
-            # A restart polls config feeds right away: the operator expects it.
-            feed.next_poll_at = min(feed.next_poll_at, now)
-        feeds.append(feed)
+    new = 0
+    for start in range(0, len(entries), 500):
+        chunk = entries[start : start + 500]
+        values = [
+            {
+                "url": url,
+                "name": name,
+                "kind": "config",
+                "trusted": True,
+                "enabled": True,
+                "interval_seconds": interval,
+                "next_poll_at": now,
+                "created_at": now,
+                "consecutive_failures": 0,
+                "baseline_done": False,
+                "guid_stable": True,
+            }
+            for name, url in chunk
+        ]
+        stmt = insert_ignore(session, Feed).values(values).returning(Feed.id)
+        new += len((await session.execute(stmt)).all())
+        chunk_urls = [url for _, url in chunk]
+        await session.execute(
+            update(Feed).where(Feed.url.in_(chunk_urls)).values(kind="config", trusted=True, search_query=None)
+        )
+        await session.execute(
+            update(Feed)
+            .where(Feed.url.in_(chunk_urls), Feed.disabled_reason == "removed from config.toml")
+            .values(enabled=True, disabled_reason=None)
+        )
+        # A restart polls config feeds right away: the operator expects it.
+        await session.execute(
+            update(Feed).where(Feed.url.in_(chunk_urls), Feed.next_poll_at > now).values(next_poll_at=now)
+        )
+        names = {url: name for name, url in chunk}
+        stale = await session.execute(select(Feed.id, Feed.url, Feed.name).where(Feed.url.in_(chunk_urls)))
+        for feed_id, url, name in stale:
+            if names[url] != name:
+                await session.execute(update(Feed).where(Feed.id == feed_id).values(name=names[url]))
     await session.execute(
         update(Feed)
         .where(Feed.kind == "config", Feed.url.not_in(urls), Feed.enabled.is_(True))
         .values(enabled=False, disabled_reason="removed from config.toml")
     )
-    await session.flush()
-    return feeds
+    return new
 
 
 async def get_or_create_feed(
@@ -107,9 +123,7 @@ async def claim_due_feeds(
     return feeds
 
 
-async def release_feed(
-    session: AsyncSession, feed_id: int, worker: str, values: dict[str, object]
-) -> bool:
+async def release_feed(session: AsyncSession, feed_id: int, worker: str, values: dict[str, object]) -> bool:
     """Write a poll's outcome and drop the lease, only if ``worker`` still holds it."""
     result = await session.execute(
         update(Feed)
@@ -131,9 +145,7 @@ async def feed_by_id(session: AsyncSession, feed_id: int) -> Feed | None:
 async def feeds_for_guild(session: AsyncSession, guild_id: int) -> list[tuple[Feed, str]]:
     """The feeds a server sees: config feeds, its own feeds and its follows' search feeds."""
     own = select(GuildFeed.feed_id).where(GuildFeed.guild_id == guild_id)
-    searched = select(Follow.search_feed_id).where(
-        Follow.guild_id == guild_id, Follow.search_feed_id.is_not(None)
-    )
+    searched = select(Follow.search_feed_id).where(Follow.guild_id == guild_id, Follow.search_feed_id.is_not(None))
     rows = await session.scalars(
         select(Feed)
         .where(
@@ -146,11 +158,7 @@ async def feeds_for_guild(session: AsyncSession, guild_id: int) -> list[tuple[Fe
         .order_by(Feed.kind, Feed.name)
     )
     names = dict(
-        (
-            await session.execute(
-                select(GuildFeed.feed_id, GuildFeed.name).where(GuildFeed.guild_id == guild_id)
-            )
-        ).all()
+        (await session.execute(select(GuildFeed.feed_id, GuildFeed.name).where(GuildFeed.guild_id == guild_id))).all()
     )
     return [(feed, names.get(feed.id, feed.name)) for feed in rows]
 
@@ -164,9 +172,7 @@ async def guilds_seeing_feed(session: AsyncSession, feed: Feed) -> set[int] | No
     if feed.kind == "config":
         return None
     if feed.kind == "search":
-        rows = await session.scalars(
-            select(Follow.guild_id).where(Follow.search_feed_id == feed.id).distinct()
-        )
+        rows = await session.scalars(select(Follow.guild_id).where(Follow.search_feed_id == feed.id).distinct())
         return set(rows)
     rows = await session.scalars(select(GuildFeed.guild_id).where(GuildFeed.feed_id == feed.id))
     return set(rows)
@@ -222,9 +228,7 @@ def health_of(feed: Feed, name: str | None = None) -> FeedHealth:
 
 async def make_all_due(session: AsyncSession, *, now: datetime) -> None:
     await session.execute(
-        update(Feed)
-        .where(Feed.enabled.is_(True))
-        .values(next_poll_at=now, claimed_by=None, lease_until=None)
+        update(Feed).where(Feed.enabled.is_(True)).values(next_poll_at=now, claimed_by=None, lease_until=None)
     )
 
 
@@ -251,26 +255,20 @@ async def link_guild_feed(
     )
     if existing is not None:
         return False
-    session.add(
-        GuildFeed(guild_id=guild_id, feed_id=feed_id, name=name, added_by=user_id, created_at=now)
-    )
+    session.add(GuildFeed(guild_id=guild_id, feed_id=feed_id, name=name, added_by=user_id, created_at=now))
     await session.flush()
     return True
 
 
 async def unlink_guild_feed(session: AsyncSession, *, guild_id: int, feed_id: int) -> str | None:
     """Remove a server's feed; returns its name, or None if the server did not have it."""
-    link = await session.scalar(
-        select(GuildFeed).where(GuildFeed.guild_id == guild_id, GuildFeed.feed_id == feed_id)
-    )
+    link = await session.scalar(select(GuildFeed).where(GuildFeed.guild_id == guild_id, GuildFeed.feed_id == feed_id))
     if link is None:
         return None
     name = link.name
     await session.delete(link)
     await session.flush()
-    still_used = await session.scalar(
-        select(func.count()).select_from(GuildFeed).where(GuildFeed.feed_id == feed_id)
-    )
+    still_used = await session.scalar(select(func.count()).select_from(GuildFeed).where(GuildFeed.feed_id == feed_id))
     feed = await session.get(Feed, feed_id)
     if not still_used and feed is not None and feed.kind == "server":
         await session.delete(feed)

@@ -55,9 +55,7 @@ async def add_follow(
     return created
 
 
-async def remove_follow(
-    session: AsyncSession, *, guild_id: int, channel_id: int, user_id: int, query: str
-) -> bool:
+async def remove_follow(session: AsyncSession, *, guild_id: int, channel_id: int, user_id: int, query: str) -> bool:
     result = await session.execute(
         delete(Follow).where(
             Follow.guild_id == guild_id,
@@ -73,11 +71,7 @@ async def remove_follow(
 
 
 async def count_member_follows(session: AsyncSession, *, guild_id: int, user_id: int) -> int:
-    stmt = (
-        select(func.count())
-        .select_from(Follow)
-        .where(Follow.guild_id == guild_id, Follow.user_id == user_id)
-    )
+    stmt = select(func.count()).select_from(Follow).where(Follow.guild_id == guild_id, Follow.user_id == user_id)
     return int(await session.scalar(stmt) or 0)
 
 
@@ -94,11 +88,7 @@ async def follows_for_queries(session: AsyncSession, queries: Iterable[str]) -> 
     wanted = list(set(queries))
     found: list[Follow] = []
     for start in range(0, len(wanted), 500):
-        found.extend(
-            await session.scalars(
-                select(Follow).where(Follow.query.in_(wanted[start : start + 500]))
-            )
-        )
+        found.extend(await session.scalars(select(Follow).where(Follow.query.in_(wanted[start : start + 500]))))
     return found
 
 
@@ -118,9 +108,7 @@ async def guild_follow_counts(session: AsyncSession, guild_id: int) -> list[tupl
 
 
 async def remove_member(session: AsyncSession, *, guild_id: int, user_id: int) -> int:
-    result = await session.execute(
-        delete(Follow).where(Follow.guild_id == guild_id, Follow.user_id == user_id)
-    )
+    result = await session.execute(delete(Follow).where(Follow.guild_id == guild_id, Follow.user_id == user_id))
     await bump_follows_version(session)
     return int(result.rowcount)  # type: ignore[attr-defined]
 
@@ -141,9 +129,7 @@ async def remove_guild(session: AsyncSession, *, guild_id: int) -> int:
 async def bump_follows_version(session: AsyncSession) -> None:
     """Other worker processes poll this counter to refresh their matcher."""
     await session.execute(insert_ignore(session, Meta).values(key=FOLLOWS_VERSION, value=0))
-    await session.execute(
-        update(Meta).where(Meta.key == FOLLOWS_VERSION).values(value=Meta.value + 1)
-    )
+    await session.execute(update(Meta).where(Meta.key == FOLLOWS_VERSION).values(value=Meta.value + 1))
 
 
 async def follows_version(session: AsyncSession) -> int:
@@ -155,7 +141,5 @@ def channel_ids(follows: Sequence[Follow]) -> set[int]:
 
 
 async def channel_followers(session: AsyncSession, channel_id: int) -> list[int]:
-    rows = await session.scalars(
-        select(Follow.user_id).where(Follow.channel_id == channel_id).distinct()
-    )
+    rows = await session.scalars(select(Follow.user_id).where(Follow.channel_id == channel_id).distinct())
     return sorted(rows)

@@ -26,9 +26,7 @@ async def unseen(session: AsyncSession, feed_id: int, rows: Sequence[ItemRow]) -
         chunk = key_list[start : start + 500]
         seen.update(
             await session.scalars(
-                select(SeenKey.dedup_key).where(
-                    SeenKey.feed_id == feed_id, SeenKey.dedup_key.in_(chunk)
-                )
+                select(SeenKey.dedup_key).where(SeenKey.feed_id == feed_id, SeenKey.dedup_key.in_(chunk))
             )
         )
     fresh: list[ItemRow] = []
@@ -52,13 +50,9 @@ async def record_items(
     """
     if not rows:
         return []
-    key_values = [
-        {"feed_id": feed_id, "dedup_key": key, "seen_at": now} for row in rows for key in row.keys
-    ]
+    key_values = [{"feed_id": feed_id, "dedup_key": key, "seen_at": now} for row in rows for key in row.keys]
     for start in range(0, len(key_values), 300):
-        await session.execute(
-            insert_ignore(session, SeenKey).values(key_values[start : start + 300])
-        )
+        await session.execute(insert_ignore(session, SeenKey).values(key_values[start : start + 300]))
     values = [
         {
             "feed_id": feed_id,
@@ -92,14 +86,10 @@ async def record_items(
 async def get_items(session: AsyncSession, ids: Sequence[int]) -> dict[int, Item]:
     if not ids:
         return {}
-    return {
-        item.id: item for item in await session.scalars(select(Item).where(Item.id.in_(list(ids))))
-    }
+    return {item.id: item for item in await session.scalars(select(Item).where(Item.id.in_(list(ids))))}
 
 
-async def recent_items(
-    session: AsyncSession, feed_ids: Sequence[int], *, limit: int, offset: int = 0
-) -> list[Item]:
+async def recent_items(session: AsyncSession, feed_ids: Sequence[int], *, limit: int, offset: int = 0) -> list[Item]:
     stmt = (
         select(Item)
         .where(Item.feed_id.in_(list(feed_ids)))
@@ -110,18 +100,14 @@ async def recent_items(
     return list(await session.scalars(stmt))
 
 
-async def prune_items(
-    session: AsyncSession, *, items_before: datetime, keys_before: datetime
-) -> tuple[int, int]:
+async def prune_items(session: AsyncSession, *, items_before: datetime, keys_before: datetime) -> tuple[int, int]:
     """Forget items past retention; dedup keys live longer so a re-sent item stays seen."""
     items = await session.execute(delete(Item).where(Item.first_seen_at < items_before))
     keys = await session.execute(delete(SeenKey).where(SeenKey.seen_at < keys_before))
     return int(items.rowcount), int(keys.rowcount)  # type: ignore[attr-defined]
 
 
-async def items_with_feed_names(
-    session: AsyncSession, ids: Sequence[int]
-) -> dict[int, tuple[Item, str]]:
+async def items_with_feed_names(session: AsyncSession, ids: Sequence[int]) -> dict[int, tuple[Item, str]]:
     """Items by id, each with the name of the feed that carried it."""
     if not ids:
         return {}
@@ -153,15 +139,11 @@ async def search_items(
     if is_postgres(session):
         expression = tsquery_expression(queries)
         if expression:
-            stmt = stmt.where(
-                text("items.search_vector @@ to_tsquery('simple', :fts)").bindparams(fts=expression)
-            )
+            stmt = stmt.where(text("items.search_vector @@ to_tsquery('simple', :fts)").bindparams(fts=expression))
     else:
         expression = fts5_expression(queries)
         if expression:
-            matching = text("SELECT rowid FROM items_fts WHERE items_fts MATCH :fts").bindparams(
-                fts=expression
-            )
+            matching = text("SELECT rowid FROM items_fts WHERE items_fts MATCH :fts").bindparams(fts=expression)
             stmt = stmt.where(Item.id.in_(matching))
     stmt = stmt.order_by(Item.sort_at.desc(), Item.id.desc())
     wanted = offset + limit

@@ -38,13 +38,9 @@ async def prune_stories(session: AsyncSession, *, before: datetime) -> int:
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
-async def channel_story(
-    session: AsyncSession, channel_id: int, story_id: str
-) -> ChannelStory | None:
+async def channel_story(session: AsyncSession, channel_id: int, story_id: str) -> ChannelStory | None:
     return await session.scalar(
-        select(ChannelStory).where(
-            ChannelStory.channel_id == channel_id, ChannelStory.story_id == story_id
-        )
+        select(ChannelStory).where(ChannelStory.channel_id == channel_id, ChannelStory.story_id == story_id)
     )
 
 

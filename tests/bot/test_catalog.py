@@ -105,9 +105,7 @@ def entry(**changes: object) -> str:
         (entry(colour="red"), "unknown key 'colour'"),
     ],
 )
-def test_a_bad_entry_is_named_by_position_id_and_line(
-    tmp_path: Path, bad_entry: str, message: str
-) -> None:
+def test_a_bad_entry_is_named_by_position_id_and_line(tmp_path: Path, bad_entry: str, message: str) -> None:
     text = GOOD_ENTRY.format(id="first") + GOOD_ENTRY.format(id="second") + bad_entry
     path = write(tmp_path, text)
     bad_line = text.splitlines().index("[[feeds]]", text.count("\n", 0, text.index(bad_entry)))

@@ -16,8 +16,13 @@ TOKEN = "cli-test-token-0123456789"
 
 def write_config(tmp_path: Path, feeds: list[tuple[str, str]], extra: str = "") -> Path:
     lines = [
-        "[database]", f'url = "sqlite+aiosqlite:///{tmp_path / "cli.db"}"',
-        "[search_feeds]", "enabled = false", "[polling]", "timeout_seconds = 5", extra,
+        "[database]",
+        f'url = "sqlite+aiosqlite:///{tmp_path / "cli.db"}"',
+        "[search_feeds]",
+        "enabled = false",
+        "[polling]",
+        "timeout_seconds = 5",
+        extra,
     ]
     for name, url in feeds:
         lines += ["[[feeds]]", f'name = "{name}"', f'url = "{url}"']

@@ -46,18 +46,14 @@ async def client() -> AsyncIterator[aiohttp.ClientSession]:
         yield session
 
 
-async def started(
-    checks: HealthChecks, metrics: Metrics | None = None, check_timeout: float = 5.0
-) -> HealthServer:
+async def started(checks: HealthChecks, metrics: Metrics | None = None, check_timeout: float = 5.0) -> HealthServer:
     render = (Metrics() if metrics is None else metrics).render
     server = HealthServer("127.0.0.1", 0, checks, render, check_timeout=check_timeout)
     await server.start()
     return server
 
 
-async def get(
-    client: aiohttp.ClientSession, server: HealthServer, path: str
-) -> tuple[int, str, str]:
+async def get(client: aiohttp.ClientSession, server: HealthServer, path: str) -> tuple[int, str, str]:
     """Status, Content-Type and body of a GET to the running server."""
     async with client.get(f"http://127.0.0.1:{server.port}{path}") as response:
         return response.status, response.headers.get("Content-Type", ""), await response.text()
@@ -78,9 +74,7 @@ async def test_all_checks_pass(client: aiohttp.ClientSession) -> None:
 
 
 @pytest.mark.parametrize("failing_check", ["gateway", "scheduler", "database"])
-async def test_a_failing_check_gives_503_naming_it(
-    client: aiohttp.ClientSession, failing_check: str
-) -> None:
+async def test_a_failing_check_gives_503_naming_it(client: aiohttp.ClientSession, failing_check: str) -> None:
     checks = {"gateway": passing, "scheduler": passing, "database": passing}
     checks[failing_check] = failing
     server = await started(HealthChecks(**checks))
@@ -104,9 +98,7 @@ async def test_raising_and_hanging_checks_fail_and_are_logged(
         await never.wait()
         return True
 
-    server = await started(
-        HealthChecks(gateway=passing, scheduler=hangs, database=broken), check_timeout=0.2
-    )
+    server = await started(HealthChecks(gateway=passing, scheduler=hangs, database=broken), check_timeout=0.2)
     try:
         with caplog.at_level(logging.WARNING, logger="storywatch.health"):
             async with client.get(f"http://127.0.0.1:{server.port}/healthz") as response:
@@ -135,9 +127,7 @@ async def test_checks_run_concurrently(client: aiohttp.ClientSession) -> None:
         database_started.set()
         return True
 
-    server = await started(
-        HealthChecks(gateway=gateway, scheduler=passing, database=database), check_timeout=5.0
-    )
+    server = await started(HealthChecks(gateway=gateway, scheduler=passing, database=database), check_timeout=5.0)
     try:
         status, _, _ = await get(client, server, "/healthz")
     finally:

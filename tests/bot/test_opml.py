@@ -105,10 +105,7 @@ def test_non_http_urls_are_skipped_and_reported() -> None:
 
 def test_repeated_urls_are_kept_once() -> None:
     result = parse_opml(
-        opml(
-            '<outline text="first" xmlUrl="https://a.example/f"/>'
-            '<outline text="again" xmlUrl="HTTPS://a.example/f"/>'
-        )
+        opml('<outline text="first" xmlUrl="https://a.example/f"/><outline text="again" xmlUrl="HTTPS://a.example/f"/>')
     )
     assert result.feeds == [OpmlFeed("first", "https://a.example/f")]
 
@@ -123,11 +120,7 @@ def test_opml_1_and_utf16_documents_are_read() -> None:
 
 def test_deep_nesting_is_walked_without_recursion() -> None:
     depth = 40_000
-    data = opml(
-        "<outline>" * depth
-        + '<outline text="deep" xmlUrl="https://a.example/f"/>'
-        + "</outline>" * depth
-    )
+    data = opml("<outline>" * depth + '<outline text="deep" xmlUrl="https://a.example/f"/>' + "</outline>" * depth)
     assert parse_opml(data).feeds == [OpmlFeed("deep", "https://a.example/f")]
 
 
@@ -251,9 +244,7 @@ async def listening_server() -> AsyncIterator[tuple[str, RequestLog]]:
         '<!DOCTYPE opml SYSTEM "{base}/external-dtd">',
     ],
 )
-async def test_xxe_over_http_never_reaches_the_network(
-    listening_server: tuple[str, RequestLog], doctype: str
-) -> None:
+async def test_xxe_over_http_never_reaches_the_network(listening_server: tuple[str, RequestLog], doctype: str) -> None:
     base, log = listening_server
     title = "&leak;" if "general" in doctype else "plain"
     data = opml(f'<outline text="{title}" xmlUrl="https://a.example/f"/>').replace(
@@ -333,11 +324,7 @@ _words = st.text(
     min_size=1,
     max_size=12,
 )
-_names = (
-    st.lists(_words, min_size=1, max_size=8)
-    .map(" ".join)
-    .filter(lambda name: len(name) <= MAX_NAME_LENGTH)
-)
+_names = st.lists(_words, min_size=1, max_size=8).map(" ".join).filter(lambda name: len(name) <= MAX_NAME_LENGTH)
 _hosts = st.from_regex(r"[a-z][a-z0-9]{0,10}(-[a-z0-9]{1,5})?\.(com|org|example)", fullmatch=True)
 _paths = st.from_regex(r"/[A-Za-z0-9_.~-]{0,20}", fullmatch=True)
 

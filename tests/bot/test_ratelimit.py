@@ -144,9 +144,7 @@ def test_server_change_limit_applies_across_members() -> None:
     decision = command_limits.change(4, 100)
     assert not decision.allowed
     assert decision.retry_after == pytest.approx(57.0)
-    assert decision.message == (
-        "This server is making too many changes right now: try again in 57 s."
-    )
+    assert decision.message == ("This server is making too many changes right now: try again in 57 s.")
     # Another server is unaffected, and so is member 4 there.
     assert command_limits.change(4, 200).allowed
 
@@ -188,9 +186,7 @@ def test_the_longer_wait_is_reported_when_both_limits_refuse(
 ) -> None:
     clock = FakeClock(0.0)
     command_limits = limits(clock)
-    events = [(t, 1, 200) for t in member_1_at] + [
-        (t, member, 100) for member, t in enumerate(others_at, start=2)
-    ]
+    events = [(t, 1, 200) for t in member_1_at] + [(t, member, 100) for member, t in enumerate(others_at, start=2)]
     for at, member, server in sorted(events):
         clock.now = at
         assert command_limits.change(member, server).allowed

@@ -35,7 +35,7 @@ def test_migrations_ship_inside_the_package() -> None:
 def test_unsupported_database_urls_are_config_errors(url: str) -> None:
     from bot.errors import ConfigError
 
-    with pytest.raises(ConfigError, match="database.url"):
+    with pytest.raises(ConfigError, match=r"database\.url"):
         make_engine(url)
 
 
@@ -53,7 +53,9 @@ async def test_models_and_migrations_agree(database_url: str) -> None:
                     sync_conn,
                     opts={
                         "compare_type": False,
-                        "include_object": lambda o, n, t, r, c: not (n or "").startswith(("items_fts", "search_vector", "ix_items_search")),
+                        "include_object": lambda o, n, t, r, c: (
+                            not (n or "").startswith(("items_fts", "search_vector", "ix_items_search"))
+                        ),
                     },
                 )
                 return compare_metadata(context, Base.metadata)

@@ -44,9 +44,7 @@ async def start_bot(emulator: DiscordEmulator, tmp_path: Path) -> AsyncIterator[
     processes: list[BotProcess] = []
     database_url = f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"
 
-    async def start(
-        *, feeds: list[tuple[str, str]], wait_ready: bool = True, **options: object
-    ) -> BotProcess:
+    async def start(*, feeds: list[tuple[str, str]], wait_ready: bool = True, **options: object) -> BotProcess:
         config = BotConfig(
             api_base=emulator.api_base,
             gateway_url=emulator.gateway_url,

@@ -12,10 +12,23 @@ ALLOW_PRIVATE = "[security]\nallow_private_feed_urls = true\n"
 MANY_CHANGES = "[limits]\nmember_changes_per_minute = 100\n"
 
 
-async def run(emu: DiscordEmulator, guild: StandardGuild, user: int, name: str, options: dict | None = None,
-              *, subcommand: str | None = None, channel: int | None = None):  # type: ignore[no-untyped-def]
+async def run(
+    emu: DiscordEmulator,
+    guild: StandardGuild,
+    user: int,
+    name: str,
+    options: dict | None = None,
+    *,
+    subcommand: str | None = None,
+    channel: int | None = None,
+):  # type: ignore[no-untyped-def]
     interaction = await emu.slash_command(
-        guild.guild_id, channel or guild.news_channel_id, user, name, options or {}, subcommand=subcommand
+        guild.guild_id,
+        channel or guild.news_channel_id,
+        user,
+        name,
+        options or {},
+        subcommand=subcommand,
     )
     await interaction.wait_response(timeout=15)
     return interaction
@@ -95,7 +108,14 @@ async def test_feeds_add_list_remove_status_and_opml(
     assert "global" in listing.text() and "this server" in listing.text()
 
     await run(emulator, guild, guild.member_ids[0], "follow", {"query": "headline"})
-    await run(emulator, guild, guild.member_ids[1], "follow", {"query": "news"}, channel=guild.general_channel_id)
+    await run(
+        emulator,
+        guild,
+        guild.member_ids[1],
+        "follow",
+        {"query": "news"},
+        channel=guild.general_channel_id,
+    )
     status = await run(emulator, guild, owner, "status")
     text = status.text()
     assert "Follows: 2" in text
@@ -115,7 +135,13 @@ async def test_feeds_add_list_remove_status_and_opml(
     assert export.ephemeral
 
     choices = await emulator.autocomplete(
-        guild.guild_id, guild.news_channel_id, owner, "feeds", {"feed": ""}, focused="feed", subcommand="remove"
+        guild.guild_id,
+        guild.news_channel_id,
+        owner,
+        "feeds",
+        {"feed": ""},
+        focused="feed",
+        subcommand="remove",
     )
     await choices.wait_response(timeout=10)
     names = {c["name"]: c["value"] for c in choices.autocomplete_choices or []}
@@ -132,16 +158,30 @@ async def test_settings_show_and_change(emulator: DiscordEmulator, feeds: FeedSe
     shown = await run(emulator, guild, guild.owner_id, "settings")
     assert "Story mode: `thread`" in shown.text()
     changed = await run(
-        emulator, guild, guild.owner_id, "settings",
-        {"story_mode": "separate", "quiet_hours": "23:00-07:00", "timezone": "Europe/Paris",
-         "follow_channel": guild.news_channel_id},
+        emulator,
+        guild,
+        guild.owner_id,
+        "settings",
+        {
+            "story_mode": "separate",
+            "quiet_hours": "23:00-07:00",
+            "timezone": "Europe/Paris",
+            "follow_channel": guild.news_channel_id,
+        },
     )
     text = changed.text()
     assert "Saved" in text and "`separate`" in text and "23:00-07:00 (Europe/Paris)" in text
     bad = await run(emulator, guild, guild.owner_id, "settings", {"timezone": "Mars/Olympus"})
     assert "Unknown time zone" in bad.text()
     # Follows are now only allowed in #news.
-    elsewhere = await run(emulator, guild, guild.member_ids[0], "follow", {"query": "kim"}, channel=guild.general_channel_id)
+    elsewhere = await run(
+        emulator,
+        guild,
+        guild.member_ids[0],
+        "follow",
+        {"query": "kim"},
+        channel=guild.general_channel_id,
+    )
     assert "keeps follows in" in elsewhere.text()
 
 

@@ -13,7 +13,10 @@ SEND = r"^/channels/\d+/messages$"
 
 def item(n: int, title: str, summary: str = "", minutes_ago: int = 1, host: str = "news.test") -> FeedItem:
     return FeedItem(
-        title=title, link=f"https://{host}/articles/{n}", guid=f"urn:{host}:{n}", summary=summary,
+        title=title,
+        link=f"https://{host}/articles/{n}",
+        guid=f"urn:{host}:{n}",
+        summary=summary,
         published=datetime.now(UTC) - timedelta(minutes=minutes_ago),
     )
 
@@ -62,11 +65,16 @@ async def test_crash_after_send_is_not_doubled_and_before_send_not_lost(
 
     # 2. The request never reaches Discord and the bot dies: the alert is sent after restart.
     emulator.delay_next("POST", SEND, 4.0, apply=False)
-    feeds.set_feed("f.xml", [item(2, "Beyoncé adds a second London date"), item(1, "Beyoncé announces world tour")])
+    feeds.set_feed(
+        "f.xml",
+        [item(2, "Beyoncé adds a second London date"), item(1, "Beyoncé announces world tour")],
+    )
     mark = len(emulator.requests)
     await emulator.wait_for(
-        lambda: any(r.method == "POST" and r.path.endswith("/messages") for r in emulator.requests[mark:])
-        or len(channel_messages(emulator, guild.news_channel_id)) > 1,
+        lambda: (
+            any(r.method == "POST" and r.path.endswith("/messages") for r in emulator.requests[mark:])
+            or len(channel_messages(emulator, guild.news_channel_id)) > 1
+        ),
         timeout=30,
     )
     await bot.kill()
@@ -111,10 +119,15 @@ async def test_403_pauses_notifies_and_resumes(
         timeout=20,
     )
     assert "paused" in emulator.dm_messages(alice)[0]["content"]
-    attempts = [r for r in emulator.requests if r.method == "POST" and r.path == f"/channels/{guild.news_channel_id}/messages"]
+    attempts = [
+        r for r in emulator.requests if r.method == "POST" and r.path == f"/channels/{guild.news_channel_id}/messages"
+    ]
     assert len(attempts) == 3 and all(r.status == 403 for r in attempts)
     # Told once per pause, however long it lasts.
-    feeds.set_feed("f.xml", [item(2, "Rihanna launches a new line"), item(1, "Rihanna and Drake spotted in Paris")])
+    feeds.set_feed(
+        "f.xml",
+        [item(2, "Rihanna launches a new line"), item(1, "Rihanna and Drake spotted in Paris")],
+    )
     await ready_feed(emulator, feeds, "f.xml")
     assert len(emulator.dm_messages(alice)) == 1
 
@@ -183,17 +196,28 @@ async def test_second_outlet_goes_to_the_story_thread_without_a_ping(
     await follow(emulator, guild, alice, "kim kanye")
     feeds.set_feed(
         "celeb.xml",
-        [item(1, "Kim Kardashian and Kanye West marry in Florence",
-              "Kim Kardashian and Kanye West wed at Forte di Belvedere in Florence on Saturday.", host="celeb.test")],
+        [
+            item(
+                1,
+                "Kim Kardashian and Kanye West marry in Florence",
+                "Kim Kardashian and Kanye West wed at Forte di Belvedere in Florence on Saturday.",
+                host="celeb.test",
+            )
+        ],
     )
     await emulator.wait_for(lambda: len(channel_messages(emulator, guild.news_channel_id)) == 1, timeout=30)
     root = channel_messages(emulator, guild.news_channel_id)[0]
     assert f"<@{alice}>" in root["content"]
     feeds.set_feed(
         "gossip.xml",
-        [item(7, "Kim Kardashian, Kanye West wed in Florence ceremony",
-              "Kanye West and Kim Kardashian married in Florence, Italy, at the Forte di Belvedere.",
-              host="gossip.test")],
+        [
+            item(
+                7,
+                "Kim Kardashian, Kanye West wed in Florence ceremony",
+                "Kanye West and Kim Kardashian married in Florence, Italy, at the Forte di Belvedere.",
+                host="gossip.test",
+            )
+        ],
     )
     thread_id = int(root["id"])  # a thread started from a message has the message's id
     await emulator.wait_for(lambda: len(channel_messages(emulator, thread_id)) == 1, timeout=30)
@@ -202,6 +226,9 @@ async def test_second_outlet_goes_to_the_story_thread_without_a_ping(
     assert not in_thread.get("content")  # no new ping
     assert len(channel_messages(emulator, guild.news_channel_id)) == 1
     await emulator.wait_for(
-        lambda: "+1 outlet: Gossip Daily" in channel_messages(emulator, guild.news_channel_id)[0]["embeds"][0]["footer"]["text"],
+        lambda: (
+            "+1 outlet: Gossip Daily"
+            in channel_messages(emulator, guild.news_channel_id)[0]["embeds"][0]["footer"]["text"]
+        ),
         timeout=10,
     )

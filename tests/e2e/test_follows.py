@@ -13,8 +13,11 @@ MANY_CHANGES = "[limits]\nmember_changes_per_minute = 100\nmember_reads_per_minu
 
 def item(n: int, title: str, minutes_ago: int = 1, source: tuple[str, str] | None = None) -> FeedItem:
     return FeedItem(
-        title=title, link=f"https://pub{n}.test/story/{n}", guid=f"g{n}",
-        published=datetime.now(UTC) - timedelta(minutes=minutes_ago), source=source,
+        title=title,
+        link=f"https://pub{n}.test/story/{n}",
+        guid=f"g{n}",
+        published=datetime.now(UTC) - timedelta(minutes=minutes_ago),
+        source=source,
     )
 
 
@@ -60,7 +63,12 @@ async def test_follow_errors_unfollow_autocomplete_and_follows(
     assert [c["value"] for c in some.autocomplete_choices or []] == ['"laura wasser" divorc*']
     # Other members' follows never show up.
     bobs = await emulator.autocomplete(
-        guild.guild_id, guild.news_channel_id, guild.member_ids[1], "unfollow", {"query": ""}, focused="query"
+        guild.guild_id,
+        guild.news_channel_id,
+        guild.member_ids[1],
+        "unfollow",
+        {"query": ""},
+        focused="query",
     )
     await bobs.wait_response(timeout=10)
     assert bobs.autocomplete_choices == []
@@ -105,10 +113,22 @@ async def test_an_alert_reached_only_through_a_search_feed(
     emulator: DiscordEmulator, feeds: FeedServer, start_bot: BotFactory
 ) -> None:
     guild = emulator.standard_guild()
-    feeds.set_feed("search", [item(1, "Taylor Swift old news", minutes_ago=30, source=("Old Outlet", "https://old.test"))])
+    feeds.set_feed(
+        "search",
+        [
+            item(
+                1,
+                "Taylor Swift old news",
+                minutes_ago=30,
+                source=("Old Outlet", "https://old.test"),
+            )
+        ],
+    )
     await start_bot(
         feeds=[("Config", feeds.set_feed("f.xml", []))],
-        search_enabled=True, search_template=feeds.url("search") + "?q={query}&hl=en", extra=MANY_CHANGES,
+        search_enabled=True,
+        search_template=feeds.url("search") + "?q={query}&hl=en",
+        extra=MANY_CHANGES,
     )
     alice = guild.member_ids[0]
     await run(emulator, guild, alice, "follow", {"query": '"taylor swift" -rumor'})
@@ -117,10 +137,19 @@ async def test_an_alert_reached_only_through_a_search_feed(
     feeds.set_feed(
         "search",
         [
-            item(2, "Taylor Swift announces new album", source=("Billboard", "https://billboard.test")),
+            item(
+                2,
+                "Taylor Swift announces new album",
+                source=("Billboard", "https://billboard.test"),
+            ),
             item(3, "Katy Perry tour dates", source=("Loose Match", "https://loose.test")),
             item(4, "Taylor Swift rumor mill", source=("Gossip", "https://gossip.test")),
-            item(1, "Taylor Swift old news", minutes_ago=30, source=("Old Outlet", "https://old.test")),
+            item(
+                1,
+                "Taylor Swift old news",
+                minutes_ago=30,
+                source=("Old Outlet", "https://old.test"),
+            ),
         ],
     )
     await emulator.wait_for(lambda: len(emulator.messages(guild.news_channel_id)) >= 1, timeout=30)

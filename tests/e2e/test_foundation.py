@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from tests.emulator import DiscordEmulator
 from tests.e2e.conftest import BotFactory
+from tests.emulator import DiscordEmulator
 from tests.support.feed_server import FeedItem, FeedServer
 
 NOW = datetime.now(UTC)
@@ -13,7 +13,10 @@ NOW = datetime.now(UTC)
 
 def item(n: int, title: str, summary: str = "", minutes_ago: int = 1) -> FeedItem:
     return FeedItem(
-        title=title, link=f"https://news.test/articles/{n}", guid=f"urn:test:{n}", summary=summary,
+        title=title,
+        link=f"https://news.test/articles/{n}",
+        guid=f"urn:test:{n}",
+        summary=summary,
         published=datetime.now(UTC) - timedelta(minutes=minutes_ago),
     )
 
@@ -41,9 +44,13 @@ async def test_follow_alert_latest_and_restart(
     await emulator.wait_for(lambda: feeds.hits("celeb.xml") >= 2, timeout=20)
 
     interaction = await emulator.slash_command(
-        guild.guild_id, guild.news_channel_id, guild.member_ids[0], "follow", {"query": "Kim  KANYE"}
+        guild.guild_id,
+        guild.news_channel_id,
+        guild.member_ids[0],
+        "follow",
+        {"query": "Kim  KANYE"},
     )
-    response = await interaction.wait_response(timeout=10)
+    await interaction.wait_response(timeout=10)
     assert interaction.ephemeral
     assert "kanye kim" in interaction.text()
 
@@ -57,7 +64,11 @@ async def test_follow_alert_latest_and_restart(
     feeds.set_feed(
         "celeb.xml",
         [
-            item(2, "Kim Kardashian's wedding: Kanye West picks Florence", "<p>The <b>couple</b> will wed.</p>"),
+            item(
+                2,
+                "Kim Kardashian's wedding: Kanye West picks Florence",
+                "<p>The <b>couple</b> will wed.</p>",
+            ),
             item(3, "Kimono week opens in Kyoto"),
             item(4, "Kanye's new album leaks"),
             *baseline,
@@ -75,7 +86,11 @@ async def test_follow_alert_latest_and_restart(
     assert "<p>" not in embed["description"]
     assert embed["author"]["name"].startswith("Celeb News")
     assert f"<@{guild.member_ids[0]}>" in message["content"]
-    request = [r for r in emulator.requests if r.method == "POST" and r.path.endswith(f"/channels/{guild.news_channel_id}/messages")][-1]
+    request = [
+        r
+        for r in emulator.requests
+        if r.method == "POST" and r.path.endswith(f"/channels/{guild.news_channel_id}/messages")
+    ][-1]
     assert request.json["allowed_mentions"]["parse"] == []
     assert [int(u) for u in request.json["allowed_mentions"]["users"]] == [guild.member_ids[0]]
     assert request.json["nonce"] and request.json["enforce_nonce"] is True
@@ -112,11 +127,21 @@ async def test_item_published_while_down_is_alerted_after_restart(
     # A second fetch means the first poll (the baseline) has finished.
     await emulator.wait_for(lambda: feeds.hits("f.xml") >= 2, timeout=20)
     follow = await emulator.slash_command(
-        guild.guild_id, guild.general_channel_id, guild.member_ids[1], "follow", {"query": "taylor swift"}
+        guild.guild_id,
+        guild.general_channel_id,
+        guild.member_ids[1],
+        "follow",
+        {"query": "taylor swift"},
     )
     await follow.wait_response(timeout=10)
     assert await bot.stop() == 0
-    feeds.set_feed("f.xml", [item(2, "Taylor Swift announces tour"), item(1, "Old story about Taylor Swift", minutes_ago=60)])
+    feeds.set_feed(
+        "f.xml",
+        [
+            item(2, "Taylor Swift announces tour"),
+            item(1, "Old story about Taylor Swift", minutes_ago=60),
+        ],
+    )
     await emulator.disconnect_all()
     bot = await start_bot(feeds=[("F", url)])
     await emulator.wait_for(lambda: len(alerts(emulator, guild.general_channel_id)) == 1, timeout=20)
@@ -129,7 +154,12 @@ async def test_bad_queries_get_clear_ephemeral_errors(
 ) -> None:
     guild = emulator.standard_guild()
     await start_bot(feeds=[("F", feeds.set_feed("f.xml", []))])
-    for query, expected in (('"laura wasser', "quote"), ("-kylie", "exclu"), ("!!!", "no words"), ("x" * 250, "200")):
+    for query, expected in (
+        ('"laura wasser', "quote"),
+        ("-kylie", "exclu"),
+        ("!!!", "no words"),
+        ("x" * 250, "200"),
+    ):
         interaction = await emulator.slash_command(
             guild.guild_id, guild.news_channel_id, guild.member_ids[0], "follow", {"query": query}
         )
@@ -151,10 +181,18 @@ async def test_missing_token_and_refused_token(tmp_path, emulator: DiscordEmulat
     env = {k: v for k, v in os.environ.items() if k != "DISCORD_TOKEN"}
     env["PYTHONPATH"] = str(REPO)
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "run", "--config", str(REPO / "config.toml"), env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, cwd=tmp_path,
+        sys.executable,
+        "-m",
+        "bot",
+        "run",
+        "--config",
+        str(REPO / "config.toml"),
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        cwd=tmp_path,
     )
-    out, err = await asyncio.wait_for(proc.communicate(), 30)
+    _out, err = await asyncio.wait_for(proc.communicate(), 30)
     assert proc.returncode != 0
     lines = err.decode().strip().splitlines()
     assert len(lines) == 1 and "DISCORD_TOKEN" in lines[0]

@@ -31,7 +31,10 @@ async def test_healthz_and_metrics(emulator: DiscordEmulator, feeds: FeedServer,
     emulator.standard_guild()
     port = free_port()
     await start_bot(
-        feeds=[("F", feeds.set_feed("f.xml", [])), ("Down", feeds.set_raw("down.xml", b"x", status=503))],
+        feeds=[
+            ("F", feeds.set_feed("f.xml", [])),
+            ("Down", feeds.set_raw("down.xml", b"x", status=503)),
+        ],
         extra=f"[health]\nenabled = true\nport = {port}\n",
     )
     await emulator.wait_for(lambda: feeds.hits("f.xml") >= 2 and feeds.hits("down.xml") >= 1, timeout=30)
@@ -52,7 +55,6 @@ async def test_healthz_and_metrics(emulator: DiscordEmulator, feeds: FeedServer,
         if status == 503:
             break
 
-
         await asyncio.sleep(0.1)
     assert status == 503 and json.loads(body)["failing"] == ["gateway"]
     await emulator.set_outage(False)
@@ -71,7 +73,10 @@ async def test_sigterm_during_delivery_loses_nothing_and_doubles_nothing(
     await follow.wait_response(timeout=10)
     emulator.delay_next("POST", SEND, 2.0, apply=True)
     now = datetime.now(UTC)
-    feeds.set_feed("f.xml", [FeedItem(f"Oscars night {n}: winners list", f"https://n.test/{n}", f"o{n}", published=now) for n in range(3)])
+    feeds.set_feed(
+        "f.xml",
+        [FeedItem(f"Oscars night {n}: winners list", f"https://n.test/{n}", f"o{n}", published=now) for n in range(3)],
+    )
     await emulator.wait_for_request("POST", SEND, timeout=30)
     assert await bot.stop() == 0  # SIGTERM while the first send is in flight
     stopped_with = len(emulator.messages(guild.news_channel_id))

@@ -55,7 +55,11 @@ async def test_quiet_hours_hold_pings_and_a_daily_digest_arrives(
     follow = await emulator.slash_command(guild.guild_id, guild.news_channel_id, alice, "follow", {"query": "emmys"})
     await follow.wait_response(timeout=10)
     daily = await emulator.slash_command(
-        guild.guild_id, guild.general_channel_id, bob, "follow", {"query": "emmys", "delivery": "daily"}
+        guild.guild_id,
+        guild.general_channel_id,
+        bob,
+        "follow",
+        {"query": "emmys", "delivery": "daily"},
     )
     await daily.wait_response(timeout=10)
     assert "daily digest" in daily.text()

@@ -12,9 +12,7 @@ class EmulatorUsageError(Exception):
 class ApiError(Exception):
     """Raised by a route handler; becomes a JSON error response like Discord's."""
 
-    def __init__(
-        self, status: int, code: int, message: str, errors: dict[str, Any] | None = None
-    ) -> None:
+    def __init__(self, status: int, code: int, message: str, errors: dict[str, Any] | None = None) -> None:
         super().__init__(f"{status} {code} {message}")
         self.status = status
         self.code = code

@@ -17,9 +17,7 @@ OPTIONS_MAX = 25
 CHOICES_MAX = 25
 
 
-def bulk_overwrite(
-    state: EmulatorState, guild_id: int | None, payload: Any
-) -> list[dict[str, Any]]:
+def bulk_overwrite(state: EmulatorState, guild_id: int | None, payload: Any) -> list[dict[str, Any]]:
     errors = FormErrors()
     if not isinstance(payload, list):
         errors.add((), "LIST_TYPE_CONVERT", "Only iterables may be used in a ListType")
@@ -109,28 +107,20 @@ def _validate_command(command: Any, path: tuple[str | int, ...], errors: FormErr
     name = str(command.get("name") or "")
     if kind == CHAT_INPUT:
         if not _NAME.match(name) or name != name.lower():
-            errors.add(
-                (*path, "name"), "APPLICATION_COMMAND_INVALID_NAME", "Command name is invalid"
-            )
+            errors.add((*path, "name"), "APPLICATION_COMMAND_INVALID_NAME", "Command name is invalid")
         _check_description(command, path, errors)
         _validate_options(command.get("options") or [], (*path, "options"), errors)
     elif not 1 <= len(name) <= 32:
         errors.add((*path, "name"), "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 32 in length.")
 
 
-def _check_description(
-    obj: dict[str, Any], path: tuple[str | int, ...], errors: FormErrors
-) -> None:
+def _check_description(obj: dict[str, Any], path: tuple[str | int, ...], errors: FormErrors) -> None:
     description = str(obj.get("description") or "")
     if not 1 <= len(description) <= 100:
-        errors.add(
-            (*path, "description"), "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 100 in length."
-        )
+        errors.add((*path, "description"), "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 100 in length.")
 
 
-def _validate_options(
-    options: list[dict[str, Any]], path: tuple[str | int, ...], errors: FormErrors
-) -> None:
+def _validate_options(options: list[dict[str, Any]], path: tuple[str | int, ...], errors: FormErrors) -> None:
     if len(options) > OPTIONS_MAX:
         errors.too_long(path, OPTIONS_MAX)
     names: set[str] = set()
@@ -139,9 +129,7 @@ def _validate_options(
         opath = (*path, i)
         name = str(option.get("name") or "")
         if not _NAME.match(name) or name != name.lower():
-            errors.add(
-                (*opath, "name"), "APPLICATION_COMMAND_INVALID_NAME", "Option name is invalid"
-            )
+            errors.add((*opath, "name"), "APPLICATION_COMMAND_INVALID_NAME", "Option name is invalid")
         if name in names:
             errors.add(
                 (*opath, "name"),

@@ -74,9 +74,7 @@ class EmulatorCore:
     def gateway_url(self) -> str:
         return self.base_url.replace("http://", "ws://", 1) + "/"
 
-    async def dispatch(
-        self, event: str, data: dict[str, Any], *, guild_id: int | None = None
-    ) -> int:
+    async def dispatch(self, event: str, data: dict[str, Any], *, guild_id: int | None = None) -> int:
         return await self.hub.dispatch(event, data, guild_id=guild_id)
 
     def message_event(self, stored: StoredMessage) -> tuple[dict[str, Any], int | None]:

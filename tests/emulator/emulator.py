@@ -55,9 +55,7 @@ class DiscordEmulator:
     ) -> None:
         if host not in ("127.0.0.1", "::1", "localhost"):
             raise EmulatorUsageError("the emulator only binds to loopback")
-        self.config = EmulatorConfig(
-            token=token, rate_limits=rate_limits, host=host, port=port, **options
-        )
+        self.config = EmulatorConfig(token=token, rate_limits=rate_limits, host=host, port=port, **options)
         self.core = EmulatorCore(self.config)
         self._server = EmulatorServer(self.core)
         self._running = False
@@ -141,14 +139,10 @@ class DiscordEmulator:
             kwargs["bot_permissions"] = bot_permissions
         return self.core.state.add_guild(name, owner_id, **kwargs)
 
-    def add_text_channel(
-        self, guild_id: int, name: str, *, topic: str | None = None, system: bool = False
-    ) -> int:
+    def add_text_channel(self, guild_id: int, name: str, *, topic: str | None = None, system: bool = False) -> int:
         return self.core.state.add_text_channel(guild_id, name, topic=topic, system=system)
 
-    def add_role(
-        self, guild_id: int, name: str, permissions: int = 0, *, mentionable: bool = True
-    ) -> int:
+    def add_role(self, guild_id: int, name: str, permissions: int = 0, *, mentionable: bool = True) -> int:
         return self.core.state.add_role(guild_id, name, permissions, mentionable=mentionable)
 
     def add_member(
@@ -160,9 +154,7 @@ class DiscordEmulator:
         permissions: int | None = None,
         roles: list[int] | tuple[int, ...] = (),
     ) -> int:
-        return self.core.state.add_member(
-            guild_id, user_id, name=name, permissions=permissions, roles=roles
-        )
+        return self.core.state.add_member(guild_id, user_id, name=name, permissions=permissions, roles=roles)
 
     def standard_guild(self, name: str = "Storywatch Test") -> StandardGuild:
         """#news and #general (the system channel), an owner holding an Admin role
@@ -177,9 +169,7 @@ class DiscordEmulator:
         bob = self.add_member(guild_id, name="bob")
         return StandardGuild(guild_id, news, general, general, owner, admin_role, (alice, bob))
 
-    def set_bot_channel_permissions(
-        self, channel_id: int, *, allow: int = 0, deny: int = 0
-    ) -> None:
+    def set_bot_channel_permissions(self, channel_id: int, *, allow: int = 0, deny: int = 0) -> None:
         """A member overwrite for the bot (e.g. deny=Perm.SEND_MESSAGES). Announce it to a
         connected bot with ``await emu.channel_update(channel_id)``."""
         self.core.state.set_member_overwrite(channel_id, self.bot_user_id, allow, deny)
@@ -202,17 +192,13 @@ class DiscordEmulator:
         """The bot's DM channel with a user (created on first use), e.g. for DM slash commands."""
         return self.core.state.dm_channel_for(user_id).id
 
-    def add_attachment(
-        self, filename: str, data: bytes, content_type: str | None = None
-    ) -> StoredFile:
+    def add_attachment(self, filename: str, data: bytes, content_type: str | None = None) -> StoredFile:
         """A file served by the emulator, usable as an attachment option value."""
         return self.core.state.add_file(filename, data, content_type)
 
     # ----- gateway events ---------------------------------------------------------------------
 
-    async def dispatch(
-        self, event: str, data: dict[str, Any], *, guild_id: int | None = None
-    ) -> int:
+    async def dispatch(self, event: str, data: dict[str, Any], *, guild_id: int | None = None) -> int:
         """Send a raw dispatch; routed by guild_id (or data["guild_id"]) to the right shard."""
         if guild_id is None and data.get("guild_id") is not None:
             guild_id = int(data["guild_id"])
@@ -259,9 +245,7 @@ class DiscordEmulator:
             raise EmulatorUsageError(f"no guild channel {channel_id}")
         guild = state.guilds[channel.guild_id]
         doomed = [channel_id] + [
-            c
-            for c in guild.channel_ids
-            if state.channels.get(c) and state.channels[c].parent_id == channel_id
+            c for c in guild.channel_ids if state.channels.get(c) and state.channels[c].parent_id == channel_id
         ]
         for cid in doomed:
             if cid in guild.channel_ids:
@@ -297,9 +281,7 @@ class DiscordEmulator:
         if topic is not None:
             channel.topic = topic
         if bot_allow is not None or bot_deny is not None:
-            current = channel.overwrites.get(self.bot_user_id) or Overwrite(
-                self.bot_user_id, OVERWRITE_MEMBER
-            )
+            current = channel.overwrites.get(self.bot_user_id) or Overwrite(self.bot_user_id, OVERWRITE_MEMBER)
             allow = current.allow if bot_allow is None else int(bot_allow)
             deny = current.deny if bot_deny is None else int(bot_deny)
             state.set_member_overwrite(channel_id, self.bot_user_id, allow, deny)
@@ -459,9 +441,7 @@ class DiscordEmulator:
         )
         core.interactions[interaction.id] = interaction
         core.interactions_by_token[interaction.token] = interaction
-        interaction.delivered_to = await core.dispatch(
-            "INTERACTION_CREATE", payload, guild_id=guild_id
-        )
+        interaction.delivered_to = await core.dispatch("INTERACTION_CREATE", payload, guild_id=guild_id)
         if interaction.delivered_to == 0:
             raise EmulatorUsageError("no gateway session (live or resumable) covers this guild")
         return interaction
@@ -529,14 +509,14 @@ class DiscordEmulator:
 
     # ----- waiting ----------------------------------------------------------------------------
 
-    async def wait_for(self, predicate: Callable[[], bool], timeout: float = 10.0) -> None:  # noqa: ASYNC109 (timeout is the documented API)
+    async def wait_for(self, predicate: Callable[[], bool], timeout: float = 10.0) -> None:
         await self.core.notifier.wait_until(predicate, timeout)
 
     async def wait_for_request(
         self,
         method: str,
         path_regex: str,
-        timeout: float = 10.0,  # noqa: ASYNC109 (timeout is the documented API)
+        timeout: float = 10.0,
         *,
         since: int = 0,
     ) -> RecordedRequest:
@@ -552,7 +532,7 @@ class DiscordEmulator:
         await self.core.notifier.wait_until(check, timeout, f"{method} {path_regex}")
         return found[0]
 
-    async def wait_ready(self, timeout: float = 10.0, count: int = 1) -> None:  # noqa: ASYNC109 (timeout is the documented API)
+    async def wait_ready(self, timeout: float = 10.0, count: int = 1) -> None:
         await self.core.notifier.wait_until(
             lambda: len(self.core.hub.ready_sessions()) >= count, timeout, "gateway READY"
         )
@@ -561,7 +541,7 @@ class DiscordEmulator:
         self,
         channel_id: int,
         predicate: Callable[[dict[str, Any]], bool] | None = None,
-        timeout: float = 10.0,  # noqa: ASYNC109 (timeout is the documented API)
+        timeout: float = 10.0,
     ) -> dict[str, Any]:
         found: list[dict[str, Any]] = []
 

@@ -221,9 +221,7 @@ class GatewayHub:
         await self._send_event(session, "READY", self._ready_payload(session))
         for guild in list(self.state.guilds.values()):
             if guild.bot_present and session.covers(guild.id):
-                await self._send_event(
-                    session, "GUILD_CREATE", self.guild_create(session, guild.id)
-                )
+                await self._send_event(session, "GUILD_CREATE", self.guild_create(session, guild.id))
         session.ready = True
         self.notifier.notify()
         return session
@@ -275,11 +273,7 @@ class GatewayHub:
             if wanted:
                 members = [m for m in members if m.user_id in wanted]
             elif query:
-                members = [
-                    m
-                    for m in members
-                    if self.state.users[m.user_id].username.lower().startswith(query)
-                ]
+                members = [m for m in members if self.state.users[m.user_id].username.lower().startswith(query)]
             if limit:
                 members = members[:limit]
             chunk: dict[str, Any] = {
@@ -401,9 +395,7 @@ class GatewayHub:
         for session in list(self.sessions.values()):
             session.invalidated = True
             if session.connection is not None:
-                await session.connection.send(
-                    {"op": OP_INVALID_SESSION, "d": False, "s": None, "t": None}
-                )
+                await session.connection.send({"op": OP_INVALID_SESSION, "d": False, "s": None, "t": None})
 
 
 def _parse_shard(raw: Any) -> tuple[int, int] | None:

@@ -144,30 +144,24 @@ class Interaction:
 
     # ----- waiting ----------------------------------------------------------------------------
 
-    async def wait_response(self, timeout: float = 10.0) -> dict[str, Any]:  # noqa: ASYNC109 (timeout is the documented API)
+    async def wait_response(self, timeout: float = 10.0) -> dict[str, Any]:
         await self._notifier.wait_until(
             lambda: self.response is not None, timeout, f"a response to interaction {self.id}"
         )
         assert self.response is not None
         return self.response
 
-    async def wait_followups(self, n: int = 1, timeout: float = 10.0) -> list[dict[str, Any]]:  # noqa: ASYNC109 (timeout is the documented API)
-        await self._notifier.wait_until(
-            lambda: len(self.followup_ids) >= n, timeout, f"{n} followup(s) to {self.id}"
-        )
+    async def wait_followups(self, n: int = 1, timeout: float = 10.0) -> list[dict[str, Any]]:
+        await self._notifier.wait_until(lambda: len(self.followup_ids) >= n, timeout, f"{n} followup(s) to {self.id}")
         return self.followups
 
-    async def wait_original_edits(self, n: int = 1, timeout: float = 10.0) -> list[dict[str, Any]]:  # noqa: ASYNC109 (timeout is the documented API)
-        await self._notifier.wait_until(
-            lambda: len(self.original_edits) >= n, timeout, f"{n} edit(s) of @original"
-        )
+    async def wait_original_edits(self, n: int = 1, timeout: float = 10.0) -> list[dict[str, Any]]:
+        await self._notifier.wait_until(lambda: len(self.original_edits) >= n, timeout, f"{n} edit(s) of @original")
         return list(self.original_edits)
 
-    async def wait_text(self, needle: str, timeout: float = 10.0) -> str:  # noqa: ASYNC109 (timeout is the documented API)
+    async def wait_text(self, needle: str, timeout: float = 10.0) -> str:
         """Wait until ``needle`` appears in text(); returns the whole text."""
-        await self._notifier.wait_until(
-            lambda: needle in self.text(), timeout, f"{needle!r} in interaction text"
-        )
+        await self._notifier.wait_until(lambda: needle in self.text(), timeout, f"{needle!r} in interaction text")
         return self.text()
 
 

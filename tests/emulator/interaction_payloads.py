@@ -80,9 +80,7 @@ def command_data(
     command = find_command(state, name, guild_id)
     if command is None:
         synced = sorted({c["name"] for scope in state.commands.values() for c in scope})
-        raise EmulatorUsageError(
-            f"command /{name} was not synced (globally or to guild {guild_id}); synced: {synced}"
-        )
+        raise EmulatorUsageError(f"command /{name} was not synced (globally or to guild {guild_id}); synced: {synced}")
     defs: list[dict[str, Any]] = command.get("options") or []
     path = f"/{name}"
     if group is not None:
@@ -105,9 +103,7 @@ def command_data(
             known = [d.get("name") for d in defs]
             raise EmulatorUsageError(f"{path} has no option {opt_name!r}; it has {known}")
         if opt_name == focused:
-            built.append(
-                {"name": opt_name, "type": definition["type"], "value": str(value), "focused": True}
-            )
+            built.append({"name": opt_name, "type": definition["type"], "value": str(value), "focused": True})
             continue
         built.append(_option(state, definition, value, guild_id, user_id, resolved, path))
     if focused is None:
@@ -153,9 +149,7 @@ def _option(
     kind = int(definition["type"])
     name = definition["name"]
     if kind in (OPT_STRING, OPT_INTEGER, OPT_NUMBER, OPT_BOOLEAN):
-        converted: Any = {OPT_STRING: str, OPT_INTEGER: int, OPT_NUMBER: float, OPT_BOOLEAN: bool}[
-            kind
-        ](value)
+        converted: Any = {OPT_STRING: str, OPT_INTEGER: int, OPT_NUMBER: float, OPT_BOOLEAN: bool}[kind](value)
         choices = definition.get("choices")
         if choices and converted not in [c["value"] for c in choices]:
             raise EmulatorUsageError(f"{path} option {name!r}: {value!r} is not one of the choices")
@@ -210,14 +204,10 @@ def _attachment(state: EmulatorState, value: Any) -> StoredFile:
     if isinstance(value, tuple) and len(value) in (2, 3):
         content_type = value[2] if len(value) == 3 else None
         return state.add_file(str(value[0]), bytes(value[1]), content_type)
-    raise EmulatorUsageError(
-        "attachment options take a StoredFile (emu.add_attachment) or (filename, bytes[, type])"
-    )
+    raise EmulatorUsageError("attachment options take a StoredFile (emu.add_attachment) or (filename, bytes[, type])")
 
 
-def component_data(
-    message: dict[str, Any], custom_id: str, values: list[str] | None
-) -> dict[str, Any]:
+def component_data(message: dict[str, Any], custom_id: str, values: list[str] | None) -> dict[str, Any]:
     component = find_component(message.get("components") or [], custom_id)
     if component is None:
         raise EmulatorUsageError(f"message {message.get('id')} has no component {custom_id!r}")
@@ -232,9 +222,7 @@ def component_data(
 def modal_submit_data(modal: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
     unknown = set(values) - _input_ids(modal.get("components") or [])
     if unknown:
-        raise EmulatorUsageError(
-            f"modal {modal.get('custom_id')!r} has no inputs {sorted(unknown)}"
-        )
+        raise EmulatorUsageError(f"modal {modal.get('custom_id')!r} has no inputs {sorted(unknown)}")
     return {
         "custom_id": modal["custom_id"],
         "components": [_submitted(c, values) for c in modal.get("components") or []],

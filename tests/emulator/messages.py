@@ -18,9 +18,7 @@ FLAG_LOADING = 1 << 7
 FLAG_SUPPRESS_NOTIFICATIONS = 1 << 12
 FLAG_COMPONENTS_V2 = 1 << 15
 # Flags a sender may set; the others are set by Discord itself.
-SENDABLE_FLAGS = (
-    FLAG_SUPPRESS_EMBEDS | FLAG_EPHEMERAL | FLAG_SUPPRESS_NOTIFICATIONS | FLAG_COMPONENTS_V2
-)
+SENDABLE_FLAGS = FLAG_SUPPRESS_EMBEDS | FLAG_EPHEMERAL | FLAG_SUPPRESS_NOTIFICATIONS | FLAG_COMPONENTS_V2
 
 TYPE_DEFAULT = 0
 TYPE_REPLY = 19
@@ -39,9 +37,7 @@ class UploadedFile:
 
     @property
     def index(self) -> int | None:
-        match = re.fullmatch(r"files\[(\d+)\]", self.field) or re.fullmatch(
-            r"file(\d*)", self.field
-        )
+        match = re.fullmatch(r"files\[(\d+)\]", self.field) or re.fullmatch(r"file(\d*)", self.field)
         if match is None:
             return None
         return int(match.group(1) or 0)
@@ -105,9 +101,7 @@ def apply_edit(
     else:
         message["flags"] &= ~FLAG_LOADING
     if "attachments" in payload or files:
-        message["attachments"] = _attachments(
-            state, payload.get("attachments"), files, existing=message["attachments"]
-        )
+        message["attachments"] = _attachments(state, payload.get("attachments"), files, existing=message["attachments"])
     if "allowed_mentions" in payload:
         stored.allowed_mentions = payload["allowed_mentions"]
     _apply_mentions(state, channel, message, stored.allowed_mentions)
@@ -149,9 +143,7 @@ def _attachments(
     return result
 
 
-def _store(
-    state: EmulatorState, upload: UploadedFile, entry: dict[str, Any] | None
-) -> dict[str, Any]:
+def _store(state: EmulatorState, upload: UploadedFile, entry: dict[str, Any] | None) -> dict[str, Any]:
     filename = str((entry or {}).get("filename") or upload.filename)
     stored = state.add_file(filename, upload.data, upload.content_type)
     payload = stored.attachment_payload(state.base_url)

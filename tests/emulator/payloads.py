@@ -48,9 +48,7 @@ def role_payload(role: Role) -> dict[str, Any]:
     return payload
 
 
-def member_payload(
-    state: EmulatorState, member: Member, *, with_user: bool = True
-) -> dict[str, Any]:
+def member_payload(state: EmulatorState, member: Member, *, with_user: bool = True) -> dict[str, Any]:
     payload: dict[str, Any] = {
         "roles": [str(r) for r in member.roles],
         "joined_at": member.joined_at,
@@ -130,9 +128,7 @@ def thread_payload(channel: Channel) -> dict[str, Any]:
     }
 
 
-def interaction_channel_payload(
-    state: EmulatorState, channel: Channel, user_id: int
-) -> dict[str, Any]:
+def interaction_channel_payload(state: EmulatorState, channel: Channel, user_id: int) -> dict[str, Any]:
     """Channel as embedded in interactions/resolved data: includes the user's permissions."""
     payload = channel_payload(state, channel)
     if channel.guild_id is not None:
@@ -140,9 +136,7 @@ def interaction_channel_payload(
     return payload
 
 
-def guild_create_payload(
-    state: EmulatorState, guild: Guild, *, all_members: bool
-) -> dict[str, Any]:
+def guild_create_payload(state: EmulatorState, guild: Guild, *, all_members: bool) -> dict[str, Any]:
     """Full GUILD_CREATE. Without the presences intent Discord sends only the bot's member."""
     members = [m for m in guild.members.values() if all_members or m.user_id == state.bot_user_id]
     channels = [state.channels[c] for c in guild.channel_ids]

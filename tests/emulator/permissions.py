@@ -70,9 +70,7 @@ BOT_DEFAULT = (
 )
 
 # Without Send Messages these are meaningless, and Discord drops them implicitly.
-_SEND_DEPENDENT = (
-    Perm.SEND_TTS_MESSAGES | Perm.MENTION_EVERYONE | Perm.EMBED_LINKS | Perm.ATTACH_FILES
-)
+_SEND_DEPENDENT = Perm.SEND_TTS_MESSAGES | Perm.MENTION_EVERYONE | Perm.EMBED_LINKS | Perm.ATTACH_FILES
 
 OVERWRITE_ROLE = 0
 OVERWRITE_MEMBER = 1
@@ -86,9 +84,7 @@ class Overwrite:
     deny: int = 0
 
 
-def base_permissions(
-    *, user_id: int, owner_id: int, everyone: int, role_permissions: list[int]
-) -> int:
+def base_permissions(*, user_id: int, owner_id: int, everyone: int, role_permissions: list[int]) -> int:
     if user_id == owner_id:
         return ALL_PERMISSIONS
     perms = everyone

@@ -60,7 +60,7 @@ class ChangeNotifier:
     async def wait_until(
         self,
         predicate: Callable[[], bool],
-        timeout: float,  # noqa: ASYNC109 (timeout is the documented API)
+        timeout: float,
         what: str = "condition",
     ) -> None:
         deadline = time.monotonic() + timeout

@@ -119,9 +119,7 @@ def _guild_payload(guild: Guild) -> dict[str, Any]:
         "premium_tier": 0,
         "preferred_locale": "en-US",
         "features": [],
-        "system_channel_id": None
-        if guild.system_channel_id is None
-        else str(guild.system_channel_id),
+        "system_channel_id": None if guild.system_channel_id is None else str(guild.system_channel_id),
         "system_channel_flags": 0,
         "roles": [role_payload(r) for r in guild.roles.values()],
         "emojis": [],

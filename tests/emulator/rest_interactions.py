@@ -72,9 +72,7 @@ def register(table: RouteTable, core: EmulatorCore) -> None:
         body = req.body()
         if interaction.acknowledged:
             interaction.rejected_callbacks.append(body)
-            raise ApiError(
-                400, err.ALREADY_ACKNOWLEDGED, "Interaction has already been acknowledged."
-            )
+            raise ApiError(400, err.ALREADY_ACKNOWLEDGED, "Interaction has already been acknowledged.")
         deadline = core.config.interaction_deadline
         if deadline is not None and core.clock.now() - interaction.dispatched_at > deadline:
             interaction.rejected_callbacks.append(body)
@@ -132,9 +130,7 @@ def register(table: RouteTable, core: EmulatorCore) -> None:
         return ApiResponse(body=stored.data)
 
     no_auth: dict[str, Any] = {"auth": False, "global_limited": False}
-    table.add(
-        "POST", "/interactions/{interaction_id}/{interaction_token}/callback", callback, **no_auth
-    )
+    table.add("POST", "/interactions/{interaction_id}/{interaction_token}/callback", callback, **no_auth)
     message_path = "/webhooks/{webhook_id}/{webhook_token}/messages/{message_id}"
     table.add("GET", message_path, get_webhook_message, **no_auth)
     table.add("PATCH", message_path, edit_webhook_message, **no_auth)
@@ -155,9 +151,7 @@ async def _perform_callback(
         stored = _interaction_message(core, interaction, data, files, extra_flags=0)
     elif kind == CALLBACK_DEFERRED_CHANNEL_MESSAGE:
         flags = int(data.get("flags") or 0) & FLAG_EPHEMERAL
-        stored = _interaction_message(
-            core, interaction, {"flags": flags}, [], extra_flags=FLAG_LOADING
-        )
+        stored = _interaction_message(core, interaction, {"flags": flags}, [], extra_flags=FLAG_LOADING)
     elif kind in (CALLBACK_DEFERRED_UPDATE, CALLBACK_UPDATE_MESSAGE):
         source = state.messages.get(interaction.source_message_id or -1)
         if source is None:
@@ -194,9 +188,7 @@ def _interaction_message(
     is_command = interaction.type in (TYPE_APPLICATION_COMMAND, TYPE_MODAL_SUBMIT)
     message_type = TYPE_CHAT_INPUT_COMMAND if is_command else TYPE_DEFAULT
     extra = _interaction_extra(core, interaction)
-    built = build_message(
-        state, channel, data, files, message_type=message_type, extra_flags=extra_flags, extra=extra
-    )
+    built = build_message(state, channel, data, files, message_type=message_type, extra_flags=extra_flags, extra=extra)
     stored = StoredMessage(
         built,
         channel.id,
@@ -231,9 +223,7 @@ def _interaction_extra(core: EmulatorCore, interaction: Interaction) -> dict[str
         "id": str(interaction.id),
         "type": interaction.type,
         "user": user,
-        "authorizing_integration_owners": interaction.payload.get(
-            "authorizing_integration_owners", {}
-        ),
+        "authorizing_integration_owners": interaction.payload.get("authorizing_integration_owners", {}),
     }
     name = (interaction.payload.get("data") or {}).get("name")
     if name:
@@ -245,9 +235,7 @@ def _interaction_extra(core: EmulatorCore, interaction: Interaction) -> dict[str
     }
 
 
-def _callback_result(
-    interaction: Interaction, kind: int, message: StoredMessage | None
-) -> dict[str, Any]:
+def _callback_result(interaction: Interaction, kind: int, message: StoredMessage | None) -> dict[str, Any]:
     info: dict[str, Any] = {"id": str(interaction.id), "type": interaction.type}
     result: dict[str, Any] = {"interaction": info}
     if message is not None:

@@ -41,9 +41,7 @@ def register(table: RouteTable, core: EmulatorCore) -> None:
                 return ApiResponse(body=earlier.data)
         extra, message_type = _reference(state, channel, payload)
         await _reopen_if_archived(core, channel)
-        data = build_message(
-            state, channel, payload, req.files, message_type=message_type, extra=extra
-        )
+        data = build_message(state, channel, payload, req.files, message_type=message_type, extra=extra)
         stored = StoredMessage(data, channel.id, allowed_mentions=payload.get("allowed_mentions"))
         state.store_message(stored)
         if nonce is not None and payload.get("enforce_nonce"):
@@ -76,9 +74,7 @@ def register(table: RouteTable, core: EmulatorCore) -> None:
         _require_view(state, channel)
         stored = state.api_message(channel.id, req.snowflake("message_id"))
         if int(stored.data["author"]["id"]) != state.bot_user_id:
-            raise ApiError(
-                403, err.CANNOT_EDIT_OTHERS, "Cannot edit a message authored by another user"
-            )
+            raise ApiError(403, err.CANNOT_EDIT_OTHERS, "Cannot edit a message authored by another user")
         payload = req.body()
         validate_message(payload, creating=False)
         apply_edit(state, channel, stored, payload, req.files)
@@ -147,11 +143,7 @@ def register(table: RouteTable, core: EmulatorCore) -> None:
             raise ApiError(400, WRONG_CHANNEL_TYPE, "Cannot execute action on this channel type")
         perms = _require_view(state, channel)
         kind = int(req.body().get("type") or CHANNEL_PRIVATE_THREAD)
-        needed = (
-            Perm.CREATE_PRIVATE_THREADS
-            if kind == CHANNEL_PRIVATE_THREAD
-            else Perm.CREATE_PUBLIC_THREADS
-        )
+        needed = Perm.CREATE_PRIVATE_THREADS if kind == CHANNEL_PRIVATE_THREAD else Perm.CREATE_PUBLIC_THREADS
         if kind not in (CHANNEL_PUBLIC_THREAD, CHANNEL_PRIVATE_THREAD) or not perms & needed:
             raise err.missing_permissions()
         thread = _new_thread(state, channel, req.body(), kind, state.ids.next())
@@ -221,9 +213,7 @@ def _recent_nonce(core: EmulatorCore, channel_id: int, nonce: str) -> StoredMess
     return None if stored is None or stored.deleted else stored
 
 
-def _reference(
-    state: EmulatorState, channel: Channel, payload: dict[str, Any]
-) -> tuple[dict[str, Any], int]:
+def _reference(state: EmulatorState, channel: Channel, payload: dict[str, Any]) -> tuple[dict[str, Any], int]:
     reference = payload.get("message_reference")
     if not reference:
         return {}, 0
@@ -256,9 +246,7 @@ def _edit_thread(state: EmulatorState, thread: Channel, perms: int, body: dict[s
         thread.auto_archive_duration = int(body["auto_archive_duration"])
 
 
-def _new_thread(
-    state: EmulatorState, parent: Channel, body: dict[str, Any], kind: int, thread_id: int
-) -> Channel:
+def _new_thread(state: EmulatorState, parent: Channel, body: dict[str, Any], kind: int, thread_id: int) -> Channel:
     name = str(body.get("name") or "")
     if not 1 <= len(name) <= 100:
         errors = FormErrors()

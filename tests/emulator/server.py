@@ -147,9 +147,7 @@ class EmulatorServer:
             return 429, body, decision.headers
         if parse_error is not None:
             return parse_error.status, parse_error.body(), decision.headers
-        request_obj = ApiRequest(
-            method, path, params, request.query, body_json, files, request.headers
-        )
+        request_obj = ApiRequest(method, path, params, request.query, body_json, files, request.headers)
         try:
             response: ApiResponse = await route.handler(request_obj)
         except ApiError as exc:
@@ -157,9 +155,7 @@ class EmulatorServer:
         headers = {**decision.headers, **response.headers}
         return response.status, response.body, headers
 
-    def _injected(
-        self, failure: FailRule, route: Route, major: str
-    ) -> tuple[int, Any, dict[str, str]]:
+    def _injected(self, failure: FailRule, route: Route, major: str) -> tuple[int, Any, dict[str, str]]:
         headers = self.core.limiter.peek_headers(route.bucket, major)
         if failure.status == 429:
             retry_after = 1.0 if failure.retry_after is None else failure.retry_after

@@ -101,9 +101,7 @@ class EmulatorState:
         self._join(guild, self.bot_user_id, [bot_role_id])
         return gid
 
-    def add_text_channel(
-        self, guild_id: int, name: str, *, topic: str | None = None, system: bool = False
-    ) -> int:
+    def add_text_channel(self, guild_id: int, name: str, *, topic: str | None = None, system: bool = False) -> int:
         guild = self.guild(guild_id)
         cid = self.ids.next()
         position = len(guild.channel_ids)
@@ -114,14 +112,10 @@ class EmulatorState:
             guild.system_channel_id = cid
         return cid
 
-    def add_role(
-        self, guild_id: int, name: str, permissions: int = 0, *, mentionable: bool = True
-    ) -> int:
+    def add_role(self, guild_id: int, name: str, permissions: int = 0, *, mentionable: bool = True) -> int:
         guild = self.guild(guild_id)
         rid = self.ids.next()
-        guild.roles[rid] = Role(
-            rid, guild_id, name, int(permissions), len(guild.roles), mentionable
-        )
+        guild.roles[rid] = Role(rid, guild_id, name, int(permissions), len(guild.roles), mentionable)
         return rid
 
     def add_member(

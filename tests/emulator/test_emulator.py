@@ -24,25 +24,19 @@ EPHEMERAL = 64
 
 class FollowView(discord.ui.View):
     @discord.ui.button(label="Unfollow", custom_id="unfollow")
-    async def unfollow(
-        self, interaction: discord.Interaction, _: discord.ui.Button[FollowView]
-    ) -> None:
+    async def unfollow(self, interaction: discord.Interaction, _: discord.ui.Button[FollowView]) -> None:
         await interaction.response.edit_message(content="Unfollowed", view=None)
 
 
 class FeedbackModal(discord.ui.Modal, title="Feedback"):
-    remark: discord.ui.TextInput[FeedbackModal] = discord.ui.TextInput(
-        label="Remark", custom_id="remark"
-    )
+    remark: discord.ui.TextInput[FeedbackModal] = discord.ui.TextInput(label="Remark", custom_id="remark")
 
     async def on_submit(self, interaction: discord.Interaction) -> None:
         await interaction.response.send_message(f"Thanks for: {self.remark.value}", ephemeral=True)
 
 
 def build_bot() -> commands.Bot:
-    bot = commands.Bot(
-        command_prefix="!", intents=discord.Intents.default(), guild_ready_timeout=0.05
-    )
+    bot = commands.Bot(command_prefix="!", intents=discord.Intents.default(), guild_ready_timeout=0.05)
 
     @bot.tree.command(name="follow", description="Follow a news story")
     @app_commands.describe(query="Words the story must mention")
@@ -52,9 +46,7 @@ def build_bot() -> commands.Bot:
         await interaction.edit_original_response(content=f"Now following **{query}**")
 
     @follow.autocomplete("query")
-    async def follow_suggestions(
-        _: discord.Interaction, current: str
-    ) -> list[app_commands.Choice[str]]:
+    async def follow_suggestions(_: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
         topics = ["election", "earthquake", "eurozone", "olympics"]
         return [app_commands.Choice(name=t, value=t) for t in topics if t.startswith(current)]
 
@@ -126,9 +118,7 @@ def text_channel(running: Running, channel_id: int) -> discord.TextChannel:
     return channel
 
 
-async def test_login_ready_and_guild_create_build_the_bot_cache(
-    emu: DiscordEmulator, running: Running
-) -> None:
+async def test_login_ready_and_guild_create_build_the_bot_cache(emu: DiscordEmulator, running: Running) -> None:
     bot, ids = running.bot, running.guild
     assert bot.user is not None
     assert bot.user.id == emu.bot_user_id
@@ -148,9 +138,7 @@ async def test_login_ready_and_guild_create_build_the_bot_cache(
     assert "Authorization" not in emu.requests[0].headers
 
 
-async def test_commands_sync_to_a_guild_and_globally(
-    emu: DiscordEmulator, running: Running
-) -> None:
+async def test_commands_sync_to_a_guild_and_globally(emu: DiscordEmulator, running: Running) -> None:
     await sync_to_guild(running)
     await running.bot.tree.sync()
     guild_commands = {c["name"]: c for c in emu.commands(running.guild.guild_id)}
@@ -174,15 +162,11 @@ async def test_commands_sync_to_a_guild_and_globally(
     assert {c["name"]: c for c in emu.commands()}["follow"]["id"] == first_id
 
 
-async def test_slash_command_ephemeral_reply_followup_and_edit(
-    emu: DiscordEmulator, running: Running
-) -> None:
+async def test_slash_command_ephemeral_reply_followup_and_edit(emu: DiscordEmulator, running: Running) -> None:
     await sync_to_guild(running)
     ids = running.guild
     alice = ids.member_ids[0]
-    interaction = await emu.slash_command(
-        ids.guild_id, ids.news_channel_id, alice, "follow", {"query": "election"}
-    )
+    interaction = await emu.slash_command(ids.guild_id, ids.news_channel_id, alice, "follow", {"query": "election"})
     response = await interaction.wait_response()
     assert response["type"] == 4
     assert response["data"]["flags"] & EPHEMERAL
@@ -232,9 +216,7 @@ async def test_button_click_updates_the_message(emu: DiscordEmulator, running: R
     assert updated["components"] == []
 
 
-async def test_deferred_reply_is_replaced_by_the_first_followup(
-    emu: DiscordEmulator, running: Running
-) -> None:
+async def test_deferred_reply_is_replaced_by_the_first_followup(emu: DiscordEmulator, running: Running) -> None:
     await sync_to_guild(running)
     ids = running.guild
     interaction = await emu.slash_command(ids.guild_id, ids.news_channel_id, ids.owner_id, "digest")
@@ -247,9 +229,7 @@ async def test_deferred_reply_is_replaced_by_the_first_followup(
     assert interaction.original["flags"] == EPHEMERAL  # loading flag cleared, ephemeral kept
 
 
-async def test_attachment_option_and_multipart_file_reply(
-    emu: DiscordEmulator, running: Running
-) -> None:
+async def test_attachment_option_and_multipart_file_reply(emu: DiscordEmulator, running: Running) -> None:
     await sync_to_guild(running)
     ids = running.guild
     opml = b'<opml version="2.0"><body><outline xmlUrl="http://127.0.0.1/x"/></body></opml>'
@@ -285,12 +265,8 @@ async def test_send_with_embed_and_allowed_mentions(emu: DiscordEmulator, runnin
     channel = text_channel(running, ids.news_channel_id)
     embed = discord.Embed(title="Quake hits coast", description="Three outlets report")
     embed.add_field(name="Sources", value="3")
-    quiet = await channel.send(
-        f"<@{alice}> new coverage", embed=embed, allowed_mentions=discord.AllowedMentions.none()
-    )
-    loud = await channel.send(
-        f"<@{alice}> again", allowed_mentions=discord.AllowedMentions(users=True)
-    )
+    quiet = await channel.send(f"<@{alice}> new coverage", embed=embed, allowed_mentions=discord.AllowedMentions.none())
+    loud = await channel.send(f"<@{alice}> again", allowed_mentions=discord.AllowedMentions(users=True))
     stored = emu.messages(ids.news_channel_id)
     assert [m["id"] for m in stored] == [str(quiet.id), str(loud.id)]
     assert stored[0]["embeds"][0]["title"] == "Quake hits coast"
@@ -298,17 +274,11 @@ async def test_send_with_embed_and_allowed_mentions(emu: DiscordEmulator, runnin
     assert stored[0]["mentions"] == []
     assert [u["id"] for u in stored[1]["mentions"]] == [str(alice)]
     assert emu.allowed_mentions(quiet.id) == {"parse": []}
-    sent = [
-        r
-        for r in emu.requests
-        if r.method == "POST" and r.route == "/channels/{channel_id}/messages"
-    ]
+    sent = [r for r in emu.requests if r.method == "POST" and r.route == "/channels/{channel_id}/messages"]
     assert sent[0].json["allowed_mentions"] == {"parse": []}
 
 
-async def test_nonce_with_enforce_nonce_is_deduplicated(
-    emu: DiscordEmulator, running: Running
-) -> None:
+async def test_nonce_with_enforce_nonce_is_deduplicated(emu: DiscordEmulator, running: Running) -> None:
     channel = text_channel(running, running.guild.news_channel_id)
     first = await channel.send("Alert: eurozone talks", nonce=424242)
     second = await channel.send("Alert: eurozone talks", nonce=424242)
@@ -321,9 +291,7 @@ async def test_nonce_with_enforce_nonce_is_deduplicated(
     assert len(emu.messages(channel.id)) == 2
 
 
-async def test_injected_429_is_retried_by_discord_py(
-    emu: DiscordEmulator, running: Running
-) -> None:
+async def test_injected_429_is_retried_by_discord_py(emu: DiscordEmulator, running: Running) -> None:
     channel = text_channel(running, running.guild.news_channel_id)
     emu.fail_next("POST", r"^/channels/\d+/messages$", 429, retry_after=0.1)
     message = await channel.send("after a rate limit")
@@ -340,9 +308,7 @@ async def test_injected_429_is_retried_by_discord_py(
     assert emu.stats.injected_failures == 1
 
 
-async def test_injected_403_and_404_surface_as_discord_errors(
-    emu: DiscordEmulator, running: Running
-) -> None:
+async def test_injected_403_and_404_surface_as_discord_errors(emu: DiscordEmulator, running: Running) -> None:
     channel = text_channel(running, running.guild.news_channel_id)
     emu.fail_next("POST", r"/messages$", 403, {"message": "Missing Permissions", "code": 50013})
     with pytest.raises(discord.Forbidden) as forbidden:
@@ -378,9 +344,7 @@ async def test_real_permission_and_dm_failures(emu: DiscordEmulator, running: Ru
     assert cannot_manage.value.code == 50013
 
 
-async def test_over_long_content_is_rejected_with_form_errors(
-    emu: DiscordEmulator, running: Running
-) -> None:
+async def test_over_long_content_is_rejected_with_form_errors(emu: DiscordEmulator, running: Running) -> None:
     channel = text_channel(running, running.guild.news_channel_id)
     with pytest.raises(discord.HTTPException) as invalid:
         await channel.send("x" * 2001)
@@ -388,9 +352,7 @@ async def test_over_long_content_is_rejected_with_form_errors(
     assert "content" in invalid.value.text
 
 
-async def test_rate_limit_on_burst_from_two_clients_all_messages_arrive(
-    emu: DiscordEmulator, running: Running
-) -> None:
+async def test_rate_limit_on_burst_from_two_clients_all_messages_arrive(emu: DiscordEmulator, running: Running) -> None:
     # One discord.py client reads X-RateLimit-Remaining and waits before the limit; a second
     # client on the same token (another process or shard) cannot, so the burst of six hits 429.
     channel = text_channel(running, running.guild.news_channel_id)
@@ -444,9 +406,7 @@ async def test_gateway_resume_after_disconnect(emu: DiscordEmulator, running: Ru
     assert (await interaction.wait_response())["type"] == 4
 
 
-async def test_wrong_token_is_a_login_failure(
-    emu: DiscordEmulator, pointed_at_emulator: None
-) -> None:
+async def test_wrong_token_is_a_login_failure(emu: DiscordEmulator, pointed_at_emulator: None) -> None:
     client = discord.Client(intents=discord.Intents.default())
     try:
         with pytest.raises(discord.LoginFailure):

@@ -28,9 +28,7 @@ CHOICES_MAX = 25
 FLAG_COMPONENTS_V2 = 1 << 15
 
 
-def validate_message(
-    payload: dict[str, Any], *, file_count: int = 0, creating: bool = True
-) -> None:
+def validate_message(payload: dict[str, Any], *, file_count: int = 0, creating: bool = True) -> None:
     """Raise ApiError 50035 (or 50006 for an empty message) like Discord would."""
     errors = FormErrors()
     content = payload.get("content")
@@ -85,9 +83,7 @@ def _validate_embeds(embeds: list[Any], errors: FormErrors) -> None:
         )
 
 
-def _check_text(
-    obj: dict[str, Any], key: str, limit: int, path: tuple[str | int, ...], errors: FormErrors
-) -> int:
+def _check_text(obj: dict[str, Any], key: str, limit: int, path: tuple[str | int, ...], errors: FormErrors) -> int:
     value = obj.get(key)
     if value is None:
         return 0
@@ -187,7 +183,5 @@ def validate_modal(data: dict[str, Any]) -> None:
         errors.add(("data", "custom_id"), "BASE_TYPE_REQUIRED", "This field is required")
     components = data.get("components") or []
     if not 1 <= len(components) <= 5:
-        errors.add(
-            ("data", "components"), "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 5 in length."
-        )
+        errors.add(("data", "components"), "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 5 in length.")
     errors.raise_if_any()

@@ -21,6 +21,8 @@ class BotConfig:
     interval: float = 1.0
     dev_guild_id: int | None = None
     extra: str = ""  # more TOML appended verbatim (whole sections)
+    polling_extra: str = ""  # more keys inside [polling]
+    log_level: str = "DEBUG"
     search_enabled: bool = False
     search_template: str = "http://127.0.0.1:9/search?q={query}"
     search_interval: float = 1.0
@@ -56,13 +58,21 @@ class BotConfig:
 
 
 class BotProcess:
-    def __init__(self, config: BotConfig, workdir: Path, token: str = "test-token") -> None:
+    def __init__(
+        self,
+        config: BotConfig,
+        workdir: Path,
+        token: str = "test-token",
+        args: tuple[str, ...] = (),
+        name: str = "bot",
+    ) -> None:
         self.config = config
         self.workdir = workdir
         self.token = token
         self.proc: asyncio.subprocess.Process | None = None
-        self.log_path = workdir / "bot.log"
-        self.config_path = workdir / "config.toml"
+        self.args = args
+        self.log_path = workdir / f"{name}.log"
+        self.config_path = workdir / f"{name}.toml"
         self.returncode: int | None = None
 
     async def start(self) -> None:
@@ -98,9 +108,7 @@ class BotProcess:
         except TimeoutError:
             self.proc.kill()
             await self.proc.wait()
-            raise AssertionError(
-                f"bot did not stop within {timeout}s:\n{self.output()[-4000:]}"
-            ) from None
+            raise AssertionError(f"bot did not stop within {timeout}s:\n{self.output()[-4000:]}") from None
         return self.returncode
 
     async def kill(self) -> None:

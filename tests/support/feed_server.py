@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import format_datetime
@@ -36,13 +37,9 @@ def rss_document(title: str, items: list[FeedItem]) -> bytes:
         if item.summary:
             parts.append(f"<description>{escape(item.summary)}</description>")
         if item.published:
-            parts.append(
-                f"<pubDate>{format_datetime(item.published.astimezone(UTC), usegmt=True)}</pubDate>"
-            )
+            parts.append(f"<pubDate>{format_datetime(item.published.astimezone(UTC), usegmt=True)}</pubDate>")
         if item.source:
-            parts.append(
-                f'<source url="{escape(item.source[1])}">{escape(item.source[0])}</source>'
-            )
+            parts.append(f'<source url="{escape(item.source[1])}">{escape(item.source[0])}</source>')
         parts.append("</item>")
     parts.append("</channel></rss>")
     return "".join(parts).encode()
@@ -53,10 +50,9 @@ class Route:
     body: bytes = b""
     status: int = 200
     content_type: str = "application/rss+xml"
-    last_modified: str = field(
-        default_factory=lambda: format_datetime(datetime.now(UTC), usegmt=True)
-    )
+    last_modified: str = field(default_factory=lambda: format_datetime(datetime.now(UTC), usegmt=True))
     hits: int = 0
+    hit_times: list[float] = field(default_factory=list)  # time.monotonic() of each request
 
 
 class FeedServer:
@@ -100,9 +96,7 @@ class FeedServer:
         route.status, route.content_type = 200, "application/rss+xml"
         return self.url(name)
 
-    def set_raw(
-        self, name: str, body: bytes, status: int = 200, content_type: str = "text/html"
-    ) -> str:
+    def set_raw(self, name: str, body: bytes, status: int = 200, content_type: str = "text/html") -> str:
         self.routes[name] = Route(body=body, status=status, content_type=content_type)
         return self.url(name)
 
@@ -125,18 +119,14 @@ class FeedServer:
         if route is None:
             raise web.HTTPNotFound()
         route.hits += 1
+        route.hit_times.append(time.monotonic())
         if route.status != 200:
-            return web.Response(
-                status=route.status, body=route.body, content_type=route.content_type
-            )
+            return web.Response(status=route.status, body=route.body, content_type=route.content_type)
         etag = '"' + hashlib.sha256(route.body).hexdigest()[:16] + '"'
         if request.headers.get("If-None-Match") == etag or (
-            "If-None-Match" not in request.headers
-            and request.headers.get("If-Modified-Since") == route.last_modified
+            "If-None-Match" not in request.headers and request.headers.get("If-Modified-Since") == route.last_modified
         ):
-            return web.Response(
-                status=304, headers={"ETag": etag, "Last-Modified": route.last_modified}
-            )
+            return web.Response(status=304, headers={"ETag": etag, "Last-Modified": route.last_modified})
         return web.Response(
             body=route.body,
             content_type=route.content_type,

@@ -20,14 +20,10 @@ def upgrade() -> None:
     op.create_table(
         "channel_stories",
         sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column(
-            "channel_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
-        ),
+        sa.Column("channel_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("guild_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("story_id", sa.String(length=64), nullable=False),
-        sa.Column(
-            "root_message_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
-        ),
+        sa.Column("root_message_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("root_delivery_id", sa.Integer(), nullable=False),
         sa.Column("thread_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
         sa.Column("outlets", sa.Text(), nullable=False),
@@ -62,9 +58,7 @@ def upgrade() -> None:
 
     with op.batch_alter_table("channel_state", schema=None) as batch_op:
         batch_op.add_column(sa.Column("window_start", sa.DateTime(timezone=True), nullable=True))
-        batch_op.add_column(
-            sa.Column("window_count", sa.Integer(), server_default="0", nullable=False)
-        )
+        batch_op.add_column(sa.Column("window_count", sa.Integer(), server_default="0", nullable=False))
 
     with op.batch_alter_table("deliveries", schema=None) as batch_op:
         batch_op.add_column(sa.Column("sent_as", sa.String(length=16), nullable=True))

@@ -21,9 +21,7 @@ def upgrade() -> None:
         "quiet_pings",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("guild_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
-        sa.Column(
-            "channel_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
-        ),
+        sa.Column("channel_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("user_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("delivery_id", sa.Integer(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
@@ -38,9 +36,7 @@ def upgrade() -> None:
         "digest_entries",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("guild_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
-        sa.Column(
-            "channel_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
-        ),
+        sa.Column("channel_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("user_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("item_id", sa.Integer(), nullable=False),
         sa.Column("query", sa.String(length=400), nullable=False),
@@ -57,9 +53,7 @@ def upgrade() -> None:
         batch_op.create_index("ix_digest_entries_due", ["sent_at", "due_at"], unique=False)
 
     with op.batch_alter_table("deliveries", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column("kind", sa.String(length=16), server_default="channel", nullable=False)
-        )
+        batch_op.add_column(sa.Column("kind", sa.String(length=16), server_default="channel", nullable=False))
 
 
 def downgrade() -> None:

@@ -23,9 +23,7 @@ from bot.delivery.transport import SendFailure
     ],
 )
 def test_failure_actions(status: int | None, code: int | None, attempts: int, action: str) -> None:
-    decision = decide_failure(
-        SendFailure("x", status=status, code=code, retry_after=2.5), attempts=attempts
-    )
+    decision = decide_failure(SendFailure("x", status=status, code=code, retry_after=2.5), attempts=attempts)
     assert decision.action == action
     assert decision.reason
 

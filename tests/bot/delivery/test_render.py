@@ -16,7 +16,7 @@ from bot.delivery.render import (
 
 
 def view(**kw: object) -> ArticleView:
-    base: dict[str, object] = dict(
+    base: dict[str, object] = dict(  # noqa: C408 (keyword form reads like the dataclass)
         title="Kim Kardashian and Kanye West wed in Florence",
         link="https://news.test/a",
         summary="<p>ignored</p> The couple married on Saturday.",
@@ -75,9 +75,7 @@ def test_embed_fields_and_limits() -> None:
     assert embed["thumbnail"] == {"url": "https://img.test/a.jpg"}
     assert "<t:1400954400:R>" in str(embed["description"])
     assert embed["footer"] == {"text": "Matched: kanye kim"}
-    total = sum(len(str(v)) for k, v in embed.items() if k in ("title", "description")) + len(
-        "Matched: kanye kim"
-    )
+    total = sum(len(str(v)) for k, v in embed.items() if k in ("title", "description")) + len("Matched: kanye kim")
     assert total <= 6000
 
 

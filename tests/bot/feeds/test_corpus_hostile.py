@@ -94,9 +94,7 @@ EXPECTED = {
 
 
 def test_every_hostile_document_has_an_expectation() -> None:
-    listed_in_manifest = {
-        name.removeprefix("hostile/") for name in manifest_notes() if name.startswith("hostile/")
-    }
+    listed_in_manifest = {name.removeprefix("hostile/") for name in manifest_notes() if name.startswith("hostile/")}
     assert set(hostile_feed_names()) == set(EXPECTED) == listed_in_manifest
 
 
@@ -129,9 +127,7 @@ def _expanded_size(body: bytes) -> int:
 
 
 def _text_size(feed: ParsedFeed) -> int:
-    return len(feed.title) + sum(
-        len(item.title) + len(item.summary) + len(item.guid or "") for item in feed.items
-    )
+    return len(feed.title) + sum(len(item.title) + len(item.summary) + len(item.guid or "") for item in feed.items)
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))

@@ -116,9 +116,7 @@ def test_date_churn_never_changes_guid_or_link_keys(guid_stable: bool) -> None:
     first = make_item()
     restamped = make_item(published=NOW + timedelta(hours=5), updated=NOW + timedelta(days=2))
 
-    assert item_dedup_key(first, guid_stable=guid_stable) == item_dedup_key(
-        restamped, guid_stable=guid_stable
-    )
+    assert item_dedup_key(first, guid_stable=guid_stable) == item_dedup_key(restamped, guid_stable=guid_stable)
 
 
 def test_stable_guids_key_on_the_guid() -> None:
@@ -129,14 +127,10 @@ def test_guid_churn_is_absorbed_when_the_feed_is_marked_unstable() -> None:
     first_poll = make_item(guid="a1b2c3")
     second_poll = make_item(guid="d4e5f6")  # a feed that regenerates guids every build
 
-    assert item_dedup_key(first_poll, guid_stable=False) == item_dedup_key(
-        second_poll, guid_stable=False
-    )
+    assert item_dedup_key(first_poll, guid_stable=False) == item_dedup_key(second_poll, guid_stable=False)
     assert item_dedup_key(first_poll, guid_stable=False).startswith("l:")
     # the flag is what makes the difference
-    assert item_dedup_key(first_poll, guid_stable=True) != item_dedup_key(
-        second_poll, guid_stable=True
-    )
+    assert item_dedup_key(first_poll, guid_stable=True) != item_dedup_key(second_poll, guid_stable=True)
 
 
 def test_tracking_parameter_churn_keeps_the_link_key() -> None:
@@ -187,9 +181,7 @@ def test_overlong_values_are_hashed_to_bounded_keys() -> None:
 def test_two_feeds_one_article_share_the_article_key() -> None:
     from_section_feed = make_item(guid="section-77", link="https://news.example.com/a?utm_source=x")
     from_front_page = make_item(guid="front-12", link="http://news.example.com:80/a#top")
-    from_front_page = dataclasses.replace(
-        from_front_page, link="https://news.example.com/a?utm_medium=rss"
-    )
+    from_front_page = dataclasses.replace(from_front_page, link="https://news.example.com/a?utm_medium=rss")
 
     assert article_key(from_section_feed) == article_key(from_front_page)
     assert article_key(from_section_feed) == "https://news.example.com/a"

@@ -94,9 +94,7 @@ def test_description_anchor_is_used_when_the_link_is_opaque() -> None:
     description = f'<a href="{decodable}" target="_blank">Story</a>&nbsp;<font>Example</font>'
 
     assert publisher_url(NEW_STYLE, description) == "https://example.com/story"
-    assert publisher_url(NEW_STYLE, '<a href="https://pub.example/x">x</a>') == (
-        "https://pub.example/x"
-    )
+    assert publisher_url(NEW_STYLE, '<a href="https://pub.example/x">x</a>') == ("https://pub.example/x")
     assert publisher_url(NEW_STYLE, "<p>no anchors</p>") is None
     assert publisher_url(NEW_STYLE, "<![0 broken declaration") is None
 
@@ -111,10 +109,7 @@ def test_real_search_feed_sets_source_and_leaves_opaque_links_undecoded() -> Non
     assert all(item.source for item in feed.items)
     # every link in this 2026 capture is the new opaque form: nothing to decode offline
     assert all(item.source_url is None for item in feed.items)
-    assert all(
-        item.link and item.link.startswith("https://news.google.com/rss/articles/")
-        for item in feed.items
-    )
+    assert all(item.link and item.link.startswith("https://news.google.com/rss/articles/") for item in feed.items)
 
 
 def test_parse_feed_decodes_old_style_search_items() -> None:
@@ -146,7 +141,5 @@ def test_real_alerts_feed_sets_source_url() -> None:
         fetched_at=datetime(2026, 1, 1, tzinfo=UTC),
     )
 
-    assert feed.items[1].source_url == (
-        "https://investorplace.com/2019/07/slack-stock-truly-compelling/"
-    )
+    assert feed.items[1].source_url == ("https://investorplace.com/2019/07/slack-stock-truly-compelling/")
     assert all(item.source_url and not is_google_link(item.source_url) for item in feed.items)

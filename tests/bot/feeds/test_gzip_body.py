@@ -54,9 +54,7 @@ def test_parse_feed_passes_its_cap_down() -> None:
 
     assert parse_feed(body, url="https://xkcd.com/rss.xml", fetched_at=fetched_at).items
     with pytest.raises(FeedParseError, match="expands beyond"):
-        parse_feed(
-            body, url="https://xkcd.com/rss.xml", fetched_at=fetched_at, max_decompressed_bytes=100
-        )
+        parse_feed(body, url="https://xkcd.com/rss.xml", fetched_at=fetched_at, max_decompressed_bytes=100)
 
 
 @pytest.mark.parametrize(

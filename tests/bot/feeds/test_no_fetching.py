@@ -64,8 +64,7 @@ def _documents(base: str) -> dict[str, str]:
         "stylesheet": f'<?xml-stylesheet type="text/xsl" href="{base}/style.xsl"?>{rss}',
         "xinclude": rss.replace(
             "<title>c</title>",
-            f'<title xmlns:xi="http://www.w3.org/2001/XInclude"><xi:include href="{base}/inc"/>'
-            "</title>",
+            f'<title xmlns:xi="http://www.w3.org/2001/XInclude"><xi:include href="{base}/inc"/></title>',
         ),
     }
 

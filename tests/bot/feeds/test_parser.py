@@ -288,10 +288,7 @@ def test_well_formed_feed_without_items_is_empty_not_an_error() -> None:
         (bytes(range(256)) * 4, "not a feed"),
         (b'<rss version="2.0"><channel><title>x</ti', "malformed"),
         (
-            rss(
-                "<item><guid isPermaLink='false'>g</guid></item>"
-                "<item><description> </description></item>"
-            ),
+            rss("<item><guid isPermaLink='false'>g</guid></item><item><description> </description></item>"),
             "none of the feed's 2 items",
         ),
         (b'<?xml version="1.0" encoding="\xff\xfe"?><rss/>', "unreadable document"),

@@ -18,9 +18,7 @@ def test_nbc_new_york_non_standard_pm_date() -> None:
     assert feed.title == "NBC New York"
     assert feed.link == "https://www.nbcnewyork.com"
     item = feed.items[0]
-    assert item.title == (
-        "NYC cops search for stabbing suspect after leaving 18-year-old to bleed out on sidewalk"
-    )
+    assert item.title == ("NYC cops search for stabbing suspect after leaving 18-year-old to bleed out on sidewalk")
     assert item.link == (
         "https://www.nbcnewyork.com/news/local/nyc-cops-search-for-stabbing-suspect-after-"
         "leaving-18-year-old-to-bleed-out-on-sidewalk/4956764/"
@@ -47,8 +45,7 @@ def test_neverwinter_relative_links_resolve_against_the_document_url() -> None:
     item = feed.items[0]
     assert item.title == "Neverwinter & Jingle Jam Humble Bundle!"
     assert item.link == (
-        "https://www.arcgames.com/en/games/neverwinter/news/detail/"
-        "10743874-neverwinter-%26-jingle-jam-humble-bundle%21"
+        "https://www.arcgames.com/en/games/neverwinter/news/detail/10743874-neverwinter-%26-jingle-jam-humble-bundle%21"
     )
     assert item.guid == "http://www.arcgames.com/en/games/PAB_nw/news/detail/10743874"
     # <pubDate>Thu, 07 Dec 17 10:00:29 -0800</pubDate>: two-digit year

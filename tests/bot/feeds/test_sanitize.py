@@ -32,9 +32,7 @@ def _quadratic(entity_size: int, references: int, *, prolog: str = "") -> bytes:
     return (prolog + doctype + _rss(title="&a;" * references)).encode()
 
 
-@pytest.mark.parametrize(
-    "name", ["bbc-news-home-rss2.xml", "donthitsave-rss2.xml", "kc0011-rss2.xml"]
-)
+@pytest.mark.parametrize("name", ["bbc-news-home-rss2.xml", "donthitsave-rss2.xml", "kc0011-rss2.xml"])
 def test_documents_without_a_dtd_pass_through_byte_for_byte(name: str) -> None:
     body = (REAL_DIR / name).read_bytes()
     assert neutralize_dtd(body) == body
@@ -93,9 +91,7 @@ def test_doctype_is_found_in_utf8_bom_and_utf16_32_documents(codec: str, bom: by
 
 def test_entity_declarations_hidden_in_prolog_comments_are_dropped() -> None:
     # feedparser's loose parser finds "<!ENTITY" lines anywhere before the root.
-    body = (
-        '<!--\n<!ENTITY a "' + "B" * 2000 + '">\n<!DOCTYPE x>\n-->\n' + _rss(title="&a;" * 2000)
-    ).encode()
+    body = ('<!--\n<!ENTITY a "' + "B" * 2000 + '">\n<!DOCTYPE x>\n-->\n' + _rss(title="&a;" * 2000)).encode()
 
     cleaned = neutralize_dtd(body)
 
@@ -173,9 +169,7 @@ def test_encoding_tricks_cannot_hide_a_dtd(body: bytes, content_type: str | None
     headers = {"content-type": content_type} if content_type else {}
 
     unprotected = feedparser.parse(io.BytesIO(body), response_headers=headers)
-    protected = parse_feed(
-        body, url="https://example.com/", fetched_at=FETCHED_AT, content_type=content_type
-    )
+    protected = parse_feed(body, url="https://example.com/", fetched_at=FETCHED_AT, content_type=content_type)
 
     assert len(unprotected.entries[0]["title"]) == 2000 * 2000
     assert len(protected.items[0].title) <= 3 * 2000

@@ -29,7 +29,5 @@ from bot.feeds.ttl import MAX_TTL_SECONDS, ttl_seconds
         ("１０", None, None, None),  # non-ASCII digits
     ],
 )
-def test_ttl_seconds(
-    ttl: str | None, period: str | None, frequency: str | None, expected: int | None
-) -> None:
+def test_ttl_seconds(ttl: str | None, period: str | None, frequency: str | None, expected: int | None) -> None:
     assert ttl_seconds(ttl, period, frequency) == expected

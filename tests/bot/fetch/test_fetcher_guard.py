@@ -63,9 +63,7 @@ async def test_loopback_literal_is_refused_without_connecting(
 ) -> None:
     fetcher = await make_fetcher()
     for url in (server.url("/feed"), f"http://2130706433:{server.port}/feed"):
-        with pytest.raises(
-            BlockedAddress, match=re.escape("refused: 127.0.0.1 is a loopback address")
-        ):
+        with pytest.raises(BlockedAddress, match=re.escape("refused: 127.0.0.1 is a loopback address")):
             await fetcher.fetch(url)
     assert make_fetcher.sockets.targets == []
 
@@ -122,9 +120,7 @@ async def test_allow_private_disables_the_guard_for_everyone(
 async def test_guarded_redirect_chain_within_allowed_hosts_still_counts_hops(
     server: MisbehavingServer, make_fetcher: FetcherFactory
 ) -> None:
-    fetcher = await make_fetcher(
-        FetchLimits(max_redirects=2), is_allowed_address=loopback_counts_as_public
-    )
+    fetcher = await make_fetcher(FetchLimits(max_redirects=2), is_allowed_address=loopback_counts_as_public)
     ok = await fetcher.fetch(server.url("/chain/2", host="public.test"))
     assert ok.status == 200
     with pytest.raises(FetchError, match="more than 2 redirects"):

@@ -52,26 +52,18 @@ async def test_etag_revalidation_gives_304_without_body(
     assert stale.status == 200
 
 
-async def test_last_modified_revalidation_gives_304(
-    server: MisbehavingServer, make_fetcher: FetcherFactory
-) -> None:
+async def test_last_modified_revalidation_gives_304(server: MisbehavingServer, make_fetcher: FetcherFactory) -> None:
     fetcher = await make_fetcher()
     first = await fetcher.fetch(server.url("/lastmod-only"), trusted=True)
     assert (first.status, first.etag, first.last_modified) == (200, None, FEED_LAST_MODIFIED)
-    again = await fetcher.fetch(
-        server.url("/lastmod-only"), last_modified=first.last_modified, trusted=True
-    )
+    again = await fetcher.fetch(server.url("/lastmod-only"), last_modified=first.last_modified, trusted=True)
     assert (again.status, again.body, again.last_modified) == (304, None, FEED_LAST_MODIFIED)
 
 
-async def test_identifying_headers_are_sent(
-    server: MisbehavingServer, make_fetcher: FetcherFactory
-) -> None:
+async def test_identifying_headers_are_sent(server: MisbehavingServer, make_fetcher: FetcherFactory) -> None:
     limits = FetchLimits(user_agent="Storywatch-test/9 (+https://example.org/bot)")
     fetcher = await make_fetcher(limits)
-    result = await fetcher.fetch(
-        server.url("/headers"), etag='"abc"', last_modified=FEED_LAST_MODIFIED, trusted=True
-    )
+    result = await fetcher.fetch(server.url("/headers"), etag='"abc"', last_modified=FEED_LAST_MODIFIED, trusted=True)
     assert result.body is not None
     sent = json.loads(result.body)
     assert sent["User-Agent"] == "Storywatch-test/9 (+https://example.org/bot)"
@@ -82,9 +74,7 @@ async def test_identifying_headers_are_sent(
     assert "Cookie" not in sent
 
 
-async def test_default_user_agent_identifies_the_bot(
-    server: MisbehavingServer, make_fetcher: FetcherFactory
-) -> None:
+async def test_default_user_agent_identifies_the_bot(server: MisbehavingServer, make_fetcher: FetcherFactory) -> None:
     fetcher = await make_fetcher()
     await fetcher.fetch(server.url("/headers"), trusted=True)
     user_agent = server.state.request_headers[-1]["User-Agent"]
@@ -93,9 +83,7 @@ async def test_default_user_agent_identifies_the_bot(
     assert "gzip" in server.state.request_headers[-1]["Accept-Encoding"]
 
 
-async def test_validator_with_a_line_break_is_not_sent(
-    server: MisbehavingServer, make_fetcher: FetcherFactory
-) -> None:
+async def test_validator_with_a_line_break_is_not_sent(server: MisbehavingServer, make_fetcher: FetcherFactory) -> None:
     fetcher = await make_fetcher()
     await fetcher.fetch(server.url("/headers"), etag='"a"\r\nX-Evil: 1', trusted=True)
     sent = server.state.request_headers[-1]
@@ -103,17 +91,13 @@ async def test_validator_with_a_line_break_is_not_sent(
     assert "X-Evil" not in sent
 
 
-async def test_cache_control_max_age_is_reported(
-    server: MisbehavingServer, make_fetcher: FetcherFactory
-) -> None:
+async def test_cache_control_max_age_is_reported(server: MisbehavingServer, make_fetcher: FetcherFactory) -> None:
     fetcher = await make_fetcher()
     result = await fetcher.fetch(server.url("/cache"), trusted=True)
     assert result.cache_max_age == 600
 
 
-async def test_redirect_loop_is_refused(
-    server: MisbehavingServer, make_fetcher: FetcherFactory
-) -> None:
+async def test_redirect_loop_is_refused(server: MisbehavingServer, make_fetcher: FetcherFactory) -> None:
     fetcher = await make_fetcher(FetchLimits(max_redirects=20))
     with pytest.raises(TooManyRedirects, match="loop"):
         await fetcher.fetch(server.url("/loop-a"), trusted=True)
@@ -152,17 +136,13 @@ async def test_moved_to_only_when_every_hop_is_permanent(
     assert result.moved_to == (server.url("/hops/") if moved else None)
 
 
-async def test_relative_location_is_resolved(
-    server: MisbehavingServer, make_fetcher: FetcherFactory
-) -> None:
+async def test_relative_location_is_resolved(server: MisbehavingServer, make_fetcher: FetcherFactory) -> None:
     fetcher = await make_fetcher()
     result = await fetcher.fetch(server.url("/dir/relative"), trusted=True)
     assert (result.status, result.final_url, result.body) == (200, server.url("/feed"), FEED_BODY)
 
 
-@pytest.mark.parametrize(
-    "target", ["ftp://example.org/feed", "file:///etc/passwd", "javascript:alert(1)"]
-)
+@pytest.mark.parametrize("target", ["ftp://example.org/feed", "file:///etc/passwd", "javascript:alert(1)"])
 async def test_redirect_to_a_non_http_scheme_is_refused(
     server: MisbehavingServer, make_fetcher: FetcherFactory, target: str
 ) -> None:
@@ -171,9 +151,7 @@ async def test_redirect_to_a_non_http_scheme_is_refused(
         await fetcher.fetch(server.url(f"/redirect-to?target={target}"), trusted=True)
 
 
-async def test_redirect_without_location_is_an_error(
-    server: MisbehavingServer, make_fetcher: FetcherFactory
-) -> None:
+async def test_redirect_without_location_is_an_error(server: MisbehavingServer, make_fetcher: FetcherFactory) -> None:
     fetcher = await make_fetcher()
     with pytest.raises(FetchError, match="without a Location"):
         await fetcher.fetch(server.url("/no-location"), trusted=True)
@@ -188,18 +166,14 @@ async def test_410_means_gone(server: MisbehavingServer, make_fetcher: FetcherFa
     assert "410 Gone" in str(caught.value)
 
 
-async def test_429_with_retry_after_seconds(
-    server: MisbehavingServer, make_fetcher: FetcherFactory
-) -> None:
+async def test_429_with_retry_after_seconds(server: MisbehavingServer, make_fetcher: FetcherFactory) -> None:
     fetcher = await make_fetcher()
     with pytest.raises(HTTPStatusError) as caught:
         await fetcher.fetch(server.url("/status/429"), trusted=True)
     assert (caught.value.status, caught.value.retry_after) == (429, 120.0)
 
 
-async def test_429_with_retry_after_http_date(
-    server: MisbehavingServer, make_fetcher: FetcherFactory
-) -> None:
+async def test_429_with_retry_after_http_date(server: MisbehavingServer, make_fetcher: FetcherFactory) -> None:
     fetcher = await make_fetcher()
     with pytest.raises(HTTPStatusError) as caught:
         await fetcher.fetch(server.url("/retry-date"), trusted=True)
@@ -209,9 +183,7 @@ async def test_429_with_retry_after_http_date(
     assert 118 <= caught.value.retry_after <= 121
 
 
-async def test_503_with_retry_after(
-    server: MisbehavingServer, make_fetcher: FetcherFactory
-) -> None:
+async def test_503_with_retry_after(server: MisbehavingServer, make_fetcher: FetcherFactory) -> None:
     fetcher = await make_fetcher()
     with pytest.raises(HTTPStatusError) as caught:
         await fetcher.fetch(server.url("/status/503"), trusted=True)
@@ -230,18 +202,14 @@ async def test_other_errors_carry_their_status_and_no_server_text(
     assert "everyone" not in str(caught.value)  # the server's reason phrase is not echoed
 
 
-async def test_connection_refused_is_a_short_fetch_error(
-    make_fetcher: FetcherFactory, closed_port: int
-) -> None:
+async def test_connection_refused_is_a_short_fetch_error(make_fetcher: FetcherFactory, closed_port: int) -> None:
     fetcher = await make_fetcher()
     with pytest.raises(FetchError) as caught:
         await fetcher.fetch(f"http://127.0.0.1:{closed_port}/feed?token=SECRET", trusted=True)
     assert str(caught.value) == "cannot connect to 127.0.0.1 (connection refused)"
 
 
-async def test_server_hanging_up_is_a_fetch_error(
-    server: MisbehavingServer, make_fetcher: FetcherFactory
-) -> None:
+async def test_server_hanging_up_is_a_fetch_error(server: MisbehavingServer, make_fetcher: FetcherFactory) -> None:
     fetcher = await make_fetcher()
     with pytest.raises(FetchError, match="closed the connection"):
         await fetcher.fetch(server.url("/hangup"), trusted=True)

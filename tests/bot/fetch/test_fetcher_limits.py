@@ -34,9 +34,7 @@ async def test_dripping_server_is_cut_off_at_the_total_timeout(
     assert 1 <= server.state.drip_bytes_sent <= 3
 
 
-async def test_total_timeout_spans_redirect_hops(
-    server: MisbehavingServer, make_fetcher: FetcherFactory
-) -> None:
+async def test_total_timeout_spans_redirect_hops(server: MisbehavingServer, make_fetcher: FetcherFactory) -> None:
     # The first hop takes 1.0 s, then the drip: one budget for the whole fetch ends
     # at 1.5 s; a fresh budget per hop would only end at 2.5 s.
     fetcher = await make_fetcher(FetchLimits(total_timeout=1.5))
@@ -62,9 +60,7 @@ async def test_announced_oversized_body_is_refused_up_front(
         await fetcher.fetch(server.url("/big"), trusted=True)
 
 
-async def test_body_at_the_limit_is_accepted(
-    server: MisbehavingServer, make_fetcher: FetcherFactory
-) -> None:
+async def test_body_at_the_limit_is_accepted(server: MisbehavingServer, make_fetcher: FetcherFactory) -> None:
     fetcher = await make_fetcher(FetchLimits(max_body_bytes=BIG_BODY_BYTES))
     result = await fetcher.fetch(server.url("/big"), trusted=True)
     assert result.body is not None
@@ -97,9 +93,7 @@ async def test_gzip_bomb_is_stopped_early_with_bounded_memory(
     assert peak_growth_mib < 64
 
 
-async def test_per_host_concurrency_is_limited(
-    server: MisbehavingServer, make_fetcher: FetcherFactory
-) -> None:
+async def test_per_host_concurrency_is_limited(server: MisbehavingServer, make_fetcher: FetcherFactory) -> None:
     fetcher = await make_fetcher(FetchLimits(per_host_concurrency=2, global_concurrency=50))
     url = server.url("/slow", host="hosta.test")
     results = await asyncio.gather(*(fetcher.fetch(url, trusted=True) for _ in range(6)))
@@ -108,9 +102,7 @@ async def test_per_host_concurrency_is_limited(
     assert fetcher.tracked_hosts == 0  # idle hosts leave no semaphore behind
 
 
-async def test_hosts_do_not_share_a_slot(
-    server: MisbehavingServer, make_fetcher: FetcherFactory
-) -> None:
+async def test_hosts_do_not_share_a_slot(server: MisbehavingServer, make_fetcher: FetcherFactory) -> None:
     fetcher = await make_fetcher(FetchLimits(per_host_concurrency=1, global_concurrency=50))
     urls = [server.url("/slow", host=h) for h in ("hosta.test", "hostb.test", "hostc.test")] * 2
     await asyncio.gather(*(fetcher.fetch(url, trusted=True) for url in urls))
@@ -118,9 +110,7 @@ async def test_hosts_do_not_share_a_slot(
     assert server.state.max_total_in_flight == 3  # the three hosts ran side by side
 
 
-async def test_global_concurrency_is_limited(
-    server: MisbehavingServer, make_fetcher: FetcherFactory
-) -> None:
+async def test_global_concurrency_is_limited(server: MisbehavingServer, make_fetcher: FetcherFactory) -> None:
     fetcher = await make_fetcher(FetchLimits(per_host_concurrency=5, global_concurrency=2))
     urls = [server.url("/slow", host=h) for h in ("hosta.test", "hostb.test", "hostc.test")] * 2
     await asyncio.gather(*(fetcher.fetch(url, trusted=True) for url in urls))

@@ -34,12 +34,8 @@ def test_parse_retry_after(value: str | None, expected: float | None) -> None:
 
 
 def test_parse_http_date_is_aware_utc() -> None:
-    assert parse_http_date("Sat, 01 Mar 2025 12:02:00 GMT") == datetime(
-        2025, 3, 1, 12, 2, tzinfo=UTC
-    )
-    assert parse_http_date("Sat, 01 Mar 2025 13:02:00 +0100") == datetime(
-        2025, 3, 1, 12, 2, tzinfo=UTC
-    )
+    assert parse_http_date("Sat, 01 Mar 2025 12:02:00 GMT") == datetime(2025, 3, 1, 12, 2, tzinfo=UTC)
+    assert parse_http_date("Sat, 01 Mar 2025 13:02:00 +0100") == datetime(2025, 3, 1, 12, 2, tzinfo=UTC)
     assert parse_http_date("not a date") is None
     assert parse_http_date(None) is None
 

@@ -227,9 +227,7 @@ def test_url_at_the_length_limit_is_accepted() -> None:
 
 async def test_guarded_resolver_refuses_a_private_answer() -> None:
     guard = GuardedResolver(StubResolver(STUB_ANSWERS))
-    with pytest.raises(
-        BlockedAddress, match=re.escape("evil.test resolves to 10.0.0.5, a private")
-    ):
+    with pytest.raises(BlockedAddress, match=re.escape("evil.test resolves to 10.0.0.5, a private")):
         await guard.resolve("evil.test", 80, socket.AF_UNSPEC)
 
 
@@ -249,9 +247,7 @@ async def test_guarded_resolver_checks_every_lookup_so_rebinding_is_caught() -> 
     stub = StubResolver(STUB_ANSWERS)
     guard = GuardedResolver(stub)
     await guard.check_url("http://rebind.test/feed")  # first answer: public
-    with pytest.raises(
-        BlockedAddress, match=re.escape("rebind.test resolves to 127.0.0.1, a loopback")
-    ):
+    with pytest.raises(BlockedAddress, match=re.escape("rebind.test resolves to 127.0.0.1, a loopback")):
         await guard.resolve("rebind.test", 80)  # the connect-time lookup
     assert stub.lookups == ["rebind.test", "rebind.test"]
 

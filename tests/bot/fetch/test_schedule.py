@@ -70,9 +70,7 @@ def test_backoff_doubles_up_to_the_cap(failures: int, expected: float) -> None:
 def test_failure_delay_starts_at_max_of_interval_and_floor(
     current: float, floor: float, failures: int, expected: float
 ) -> None:
-    policy = PollPolicy(
-        interval=10, min_interval=5, max_interval=86400, failure_floor=floor, jitter=0
-    )
+    policy = PollPolicy(interval=10, min_interval=5, max_interval=86400, failure_floor=floor, jitter=0)
     assert failure_delay(policy, failures, current=current) == expected
 
 
@@ -87,9 +85,7 @@ def test_failure_delay_starts_at_max_of_interval_and_floor(
         (1, None, 300),
     ],
 )
-def test_retry_after_is_honored_when_larger(
-    failures: int, retry_after: float | None, expected: float
-) -> None:
+def test_retry_after_is_honored_when_larger(failures: int, retry_after: float | None, expected: float) -> None:
     assert failure_delay(NO_JITTER, failures, retry_after=retry_after) == expected
 
 
@@ -145,9 +141,7 @@ def success_delay(
 def test_success_interval_adapts_within_bounds(
     changed: bool, current: float, ttl: float | None, max_age: float | None, expected: float
 ) -> None:
-    assert success_delay(NO_JITTER, changed=changed, current=current, ttl=ttl, max_age=max_age) == (
-        expected
-    )
+    assert success_delay(NO_JITTER, changed=changed, current=current, ttl=ttl, max_age=max_age) == (expected)
 
 
 @pytest.mark.parametrize(
@@ -161,12 +155,8 @@ def test_success_interval_adapts_within_bounds(
         (86400, 21600, 3),  # one failure already waits a day; still at least 3
     ],
 )
-def test_default_disable_threshold_is_about_a_day_of_failures(
-    interval: float, cap: float, expected: int
-) -> None:
-    policy = PollPolicy(
-        interval=interval, min_interval=60, max_interval=86400, failure_cap=cap, jitter=0
-    )
+def test_default_disable_threshold_is_about_a_day_of_failures(interval: float, cap: float, expected: int) -> None:
+    policy = PollPolicy(interval=interval, min_interval=60, max_interval=86400, failure_cap=cap, jitter=0)
     threshold = disable_threshold(policy)
     assert threshold == expected
     assert not should_disable(policy, threshold - 1)

@@ -118,9 +118,7 @@ ERROR_CASES = [
 
 
 @pytest.mark.parametrize(("text", "message_part", "fragment"), ERROR_CASES)
-def test_errors_name_the_problem_and_the_fragment(
-    text: str, message_part: str, fragment: str
-) -> None:
+def test_errors_name_the_problem_and_the_fragment(text: str, message_part: str, fragment: str) -> None:
     with pytest.raises(QueryError) as caught:
         parse_query(text)
     message = str(caught.value)

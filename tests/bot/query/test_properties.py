@@ -72,9 +72,7 @@ def articles(draw: st.DrawFn) -> MatchDoc:
 
 
 # One step of an index's life: add key -> query, or remove key.
-operations = st.lists(
-    st.tuples(st.booleans(), st.integers(0, 15), query_texts()), min_size=1, max_size=30
-)
+operations = st.lists(st.tuples(st.booleans(), st.integers(0, 15), query_texts()), min_size=1, max_size=30)
 
 
 @settings(max_examples=300, deadline=None)
@@ -165,6 +163,6 @@ def test_word_forms_is_scan_without_spans(text: str) -> None:
 @settings(max_examples=200, deadline=None)
 @given(st.text(max_size=80))
 def test_highlight_spans_are_ordered_and_disjoint_on_any_text(text: str) -> None:
-    spans = highlight_spans(text, parse_query('kim OR kims OR ye* OR "a b"'))
+    spans = highlight_spans(text, parse_query('kim OR kims OR kar* OR "a b"'))
     assert all(0 <= start < end <= len(text) for start, end in spans)
     assert all(a[1] < b[0] for a, b in itertools.pairwise(spans))

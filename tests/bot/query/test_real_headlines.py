@@ -16,11 +16,7 @@ from bot.query.parser import parse_query
 from bot.query.text import tokenize
 
 HEADLINES = (
-    Path(__file__).resolve().parents[3]
-    / ".."
-    / "shared"
-    / "stories"
-    / "uci-entertainment-2014-05-01_2014-06-14.tsv"
+    Path(__file__).resolve().parents[3] / ".." / "shared" / "stories" / "uci-entertainment-2014-05-01_2014-06-14.tsv"
 )
 
 

@@ -60,13 +60,9 @@ async def test_claims_are_exclusive_until_the_lease_ends(sessions: SessionFactor
     async with sessions.begin() as s:
         a = await repo.claim_due(s, now=NOW, worker="a", lease=timedelta(seconds=30), limit=10)
     async with sessions.begin() as s:
-        b = await repo.claim_due(
-            s, now=NOW + timedelta(seconds=10), worker="b", lease=timedelta(seconds=30), limit=10
-        )
+        b = await repo.claim_due(s, now=NOW + timedelta(seconds=10), worker="b", lease=timedelta(seconds=30), limit=10)
     async with sessions.begin() as s:
-        c = await repo.claim_due(
-            s, now=NOW + timedelta(seconds=31), worker="c", lease=timedelta(seconds=30), limit=10
-        )
+        c = await repo.claim_due(s, now=NOW + timedelta(seconds=31), worker="c", lease=timedelta(seconds=30), limit=10)
     assert (len(a), len(b), len(c)) == (1, 0, 1)
     assert c[0].attempts == 2
     assert c[0].user_ids == "4 5"
@@ -77,19 +73,12 @@ async def test_paused_channels_are_skipped_and_resume(sessions: SessionFactory) 
     async with sessions.begin() as s:
         await repo.enqueue(s, [new(item_id, 10)], now=NOW)
         assert await repo.pause_channel(s, channel_id=10, guild_id=1, reason="403", now=NOW) is True
-        assert (
-            await repo.pause_channel(s, channel_id=10, guild_id=1, reason="403", now=NOW) is False
-        )
+        assert await repo.pause_channel(s, channel_id=10, guild_id=1, reason="403", now=NOW) is False
     async with sessions.begin() as s:
-        assert (
-            await repo.claim_due(s, now=NOW, worker="a", lease=timedelta(seconds=5), limit=10) == []
-        )
+        assert await repo.claim_due(s, now=NOW, worker="a", lease=timedelta(seconds=5), limit=10) == []
         assert await repo.resume_channel(s, 10) is True
     async with sessions.begin() as s:
-        assert (
-            len(await repo.claim_due(s, now=NOW, worker="a", lease=timedelta(seconds=5), limit=10))
-            == 1
-        )
+        assert len(await repo.claim_due(s, now=NOW, worker="a", lease=timedelta(seconds=5), limit=10)) == 1
 
 
 async def test_sent_rows_are_marked_for_latest(sessions: SessionFactory) -> None:

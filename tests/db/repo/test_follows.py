@@ -11,12 +11,8 @@ NOW = datetime(2026, 5, 1, tzinfo=UTC)
 async def test_same_follow_twice_is_stored_once_and_versions_bump(sessions: SessionFactory) -> None:
     async with sessions.begin() as s:
         v0 = await follow_repo.follows_version(s)
-        first = await follow_repo.add_follow(
-            s, guild_id=1, channel_id=2, user_id=3, query="kanye kim", now=NOW
-        )
-        second = await follow_repo.add_follow(
-            s, guild_id=1, channel_id=2, user_id=3, query="kanye kim", now=NOW
-        )
+        first = await follow_repo.add_follow(s, guild_id=1, channel_id=2, user_id=3, query="kanye kim", now=NOW)
+        second = await follow_repo.add_follow(s, guild_id=1, channel_id=2, user_id=3, query="kanye kim", now=NOW)
     async with sessions() as s:
         rows = await follow_repo.member_follows(s, guild_id=1, user_id=3)
         v1 = await follow_repo.follows_version(s)
@@ -30,24 +26,18 @@ async def test_member_removal_drops_only_their_follows_in_that_server(
 ) -> None:
     async with sessions.begin() as s:
         for guild, user in ((1, 10), (1, 11), (2, 10)):
-            await follow_repo.add_follow(
-                s, guild_id=guild, channel_id=guild * 100, user_id=user, query="q", now=NOW
-            )
+            await follow_repo.add_follow(s, guild_id=guild, channel_id=guild * 100, user_id=user, query="q", now=NOW)
     async with sessions.begin() as s:
         assert await follow_repo.remove_member(s, guild_id=1, user_id=10) == 1
     async with sessions() as s:
-        left = sorted(
-            (f.guild_id, f.user_id) for f in await follow_repo.follows_for_queries(s, ["q"])
-        )
+        left = sorted((f.guild_id, f.user_id) for f in await follow_repo.follows_for_queries(s, ["q"]))
     assert left == [(1, 11), (2, 10)]
 
 
 async def test_channel_counts_and_removal(sessions: SessionFactory) -> None:
     async with sessions.begin() as s:
         for user in (1, 2, 3):
-            await follow_repo.add_follow(
-                s, guild_id=9, channel_id=50, user_id=user, query=f"q{user}", now=NOW
-            )
+            await follow_repo.add_follow(s, guild_id=9, channel_id=50, user_id=user, query=f"q{user}", now=NOW)
         await follow_repo.add_follow(s, guild_id=9, channel_id=51, user_id=1, query="q1", now=NOW)
     async with sessions() as s:
         assert await follow_repo.guild_follow_counts(s, 9) == [(50, 3), (51, 1)]

@@ -42,9 +42,7 @@ async def test_recording_twice_stores_once(sessions: SessionFactory) -> None:
     feed_id = await make_feed(sessions)
     rows = [row("g:1"), row("g:2")]
     async with sessions.begin() as s:
-        first = await item_repo.record_items(
-            s, feed_id, await item_repo.unseen(s, feed_id, rows), now=NOW
-        )
+        first = await item_repo.record_items(s, feed_id, await item_repo.unseen(s, feed_id, rows), now=NOW)
     async with sessions.begin() as s:
         again = await item_repo.unseen(s, feed_id, rows)
         second = await item_repo.record_items(s, feed_id, again, now=NOW)

@@ -34,9 +34,17 @@ TITLES = [
 def rows() -> list[ItemRow]:
     return [
         ItemRow(
-            keys=(f"g:{i}",), article_key=None, title=title, link=f"https://n.test/{i}", summary="",
-            author=None, categories=(), image=None, source_name=None,
-            published_at=NOW - timedelta(hours=i), search_text=search_text_of(title, "", ()),
+            keys=(f"g:{i}",),
+            article_key=None,
+            title=title,
+            link=f"https://n.test/{i}",
+            summary="",
+            author=None,
+            categories=(),
+            image=None,
+            source_name=None,
+            published_at=NOW - timedelta(hours=i),
+            search_text=search_text_of(title, "", ()),
         )
         for i, title in enumerate(TITLES)
     ]
@@ -70,9 +78,7 @@ async def test_search_finds_exactly_what_the_matcher_accepts(
         await item_repo.record_items(s, feed.id, rows(), now=NOW)
     parsed = parse_query(query)
     async with sessions() as s:
-        found = await item_repo.search_items(
-            s, [feed.id], [parsed], accept=lambda item: exact(item, query), limit=20
-        )
+        found = await item_repo.search_items(s, [feed.id], [parsed], accept=lambda item: exact(item, query), limit=20)
     assert [TITLES.index(i.title) for i in found] == expected
 
 

@@ -1,0 +1,206 @@
+"""Section 6: polling with 1, 2 and 4 worker processes on one PostgreSQL database.
+
+Only with STORYWATCH_TEST_POSTGRES_URL (a fresh database is created and dropped).
+Each worker is a separate process with the bot's own services (its own parse pool),
+polling until no due feed is left, claiming 50 feeds at a time. Per worker count:
+a changed phase (every feed has 50 new items) and an unchanged 304 phase. The feed
+server counts requests per feed: every feed must be fetched exactly once per phase,
+so any feed fetched twice is a double poll and any not fetched is a missed one.
+
+    STORYWATCH_TEST_POSTGRES_URL=postgresql://postgres@127.0.0.1:5432/postgres \\
+        python -m bench.scaleout [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import multiprocessing
+import time
+from collections import Counter
+from multiprocessing.connection import Connection
+from typing import Any
+
+from bench.common import feed_url, markdown_table
+from bench.feedserver import FeedServerProcess
+from bench.pg import admin_url, fresh_database
+from bench.pipeline import (
+    add_feeds,
+    first_poll_until_done,
+    make_due,
+    open_services,
+    poll_settings,
+)
+from bench.scaleout_worker import worker_main
+
+WORKER_COUNTS = (1, 2, 4)
+CONCURRENCY = 50
+CLAIM = 50
+READY_TIMEOUT = 120.0
+
+
+class Workers:
+    """k worker processes, started and warmed up before anything is timed."""
+
+    def __init__(self, count: int, database_url: str, stories: bool) -> None:
+        context = multiprocessing.get_context("spawn")
+        self.pipes: list[Connection] = []
+        self.processes: list[multiprocessing.process.BaseProcess] = []
+        for _ in range(count):
+            parent, child = context.Pipe()
+            process = context.Process(
+                target=worker_main,
+                args=(database_url, CONCURRENCY, CLAIM, stories, child),
+                daemon=False,  # a daemonic process may not start its own parse pool
+            )
+            process.start()
+            child.close()
+            self.pipes.append(parent)
+            self.processes.append(process)
+        for pipe in self.pipes:
+            if not pipe.poll(READY_TIMEOUT):
+                raise RuntimeError("a poll worker did not start")
+            pipe.recv()
+
+    async def run_phase(self) -> tuple[float, list[dict[str, Any]]]:
+        loop = asyncio.get_running_loop()
+        started = time.perf_counter()
+        for pipe in self.pipes:
+            pipe.send("go")
+        results = await asyncio.gather(*(loop.run_in_executor(None, pipe.recv) for pipe in self.pipes))
+        return time.perf_counter() - started, list(results)
+
+    def stop(self) -> None:
+        for pipe in self.pipes:
+            with contextlib.suppress(OSError):
+                pipe.send("stop")
+            pipe.close()
+        for process in self.processes:
+            process.join(timeout=30)
+            if process.is_alive():
+                process.terminate()
+                process.join(timeout=5)
+
+
+async def run_async(feeds: int, *, stories: bool = True) -> dict[str, Any]:
+    admin = admin_url()
+    if not admin:
+        return {"skipped": "STORYWATCH_TEST_POSTGRES_URL is not set"}
+    server = FeedServerProcess(feeds)
+    server.start()
+    try:
+        async with fresh_database(admin, "scaleout") as database_url:
+            settings = poll_settings(database_url, concurrency=CONCURRENCY)
+            services = await open_services(settings)
+            try:
+                urls = [feed_url(server.port, i) for i in range(feeds)]
+                await add_feeds(services, urls)
+                await server.set_mode(version=1, validators=True)
+                setup_errors = await first_poll_until_done(services, feeds, stories=stories)
+                rows: list[dict[str, Any]] = []
+                version = 1
+                for count in WORKER_COUNTS:
+                    workers = Workers(count, database_url, stories)
+                    try:
+                        version += 1
+                        await server.set_mode(version=version, validators=True)
+                        for phase in ("changed: 50 new items/feed", "unchanged: 304"):
+                            await make_due(services)
+                            await server.reset()
+                            seconds, results = await workers.run_phase()
+                            hits = await server.hits()
+                            rows.append(_row(count, phase, feeds, seconds, results, hits))
+                            print(
+                                f"  {count} worker(s), {phase}: {feeds / seconds:,.0f} feeds/s",
+                                flush=True,
+                            )
+                    finally:
+                        workers.stop()
+                return {
+                    "feeds": feeds,
+                    "claim": CLAIM,
+                    "concurrency": CONCURRENCY,
+                    "stories": stories,
+                    "setup_errors": setup_errors,
+                    "rows": rows,
+                }
+            finally:
+                await services.close()
+    finally:
+        await server.close_control()
+        server.stop()
+
+
+def _row(
+    workers: int, phase: str, feeds: int, seconds: float, results: list[dict[str, Any]], hits: Any
+) -> dict[str, Any]:
+    statuses: Counter[str] = Counter()
+    for result in results:
+        statuses.update(result["statuses"])
+    crashes = [r["crash"] for r in results if r["crash"]]
+    return {
+        "workers": workers,
+        "phase": phase,
+        "seconds": round(seconds, 2),
+        "feeds_per_s": round(feeds / seconds, 1),
+        "per_worker_polled": [r["polled"] for r in results],
+        "statuses": dict(statuses),
+        "double_polls": hits.fetched_more_than_once(),
+        "missed": sum(1 for n in hits.per_feed if n == 0),
+        "http": hits.statuses,
+        "crashes": crashes,
+    }
+
+
+def run(quick: bool, *, feeds: int | None = None, stories: bool = True) -> dict[str, Any]:
+    return asyncio.run(run_async(feeds or (300 if quick else 2_000), stories=stories))
+
+
+def markdown(result: dict[str, Any]) -> str:
+    if "skipped" in result:
+        return f"Skipped: {result['skipped']}."
+    rows = [
+        [
+            r["workers"],
+            r["phase"],
+            f"{r['feeds_per_s']:,.0f}",
+            f"{r['seconds']:.1f}",
+            " / ".join(str(n) for n in r["per_worker_polled"]),
+            ",".join(f"{k}={v}" for k, v in sorted(r["statuses"].items())),
+            r["double_polls"],
+            r["missed"],
+            "; ".join(r["crashes"])[:120].replace("\n", " ") or "-",
+        ]
+        for r in result["rows"]
+    ]
+    head = (
+        f"{result['feeds']:,} feeds on PostgreSQL, each worker claiming {result['claim']} "
+        f"at a time, concurrency {result['concurrency']} per worker"
+        + ("" if result["stories"] else ", story grouping OFF")
+        + "."
+    )
+    if result["setup_errors"]:
+        head += (
+            f" The set-up (baseline) poll needed {len(result['setup_errors']) + 1} cycles; "
+            f"it raised: {result['setup_errors'][0][:150]}".replace("\n", " ")
+        )
+    table = markdown_table(
+        ["workers", "phase", "feeds/s", "s", "polled per worker", "outcomes",
+         "double polls", "missed", "errors"],
+        rows,
+    )  # fmt: skip
+    return f"{head}\n\n{table}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--quick", action="store_true", help="300 feeds instead of 2,000")
+    parser.add_argument("--feeds", type=int, default=None)
+    parser.add_argument("--no-stories", action="store_true", help="poll without story grouping (diagnosis)")
+    args = parser.parse_args()
+    print(markdown(run(args.quick, feeds=args.feeds, stories=not args.no_stories)))
+
+
+if __name__ == "__main__":
+    main()

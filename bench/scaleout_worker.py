@@ -1,0 +1,58 @@
+"""One poll worker process of the scale-out benchmark, driven over a pipe.
+
+It builds the bot's services against the shared PostgreSQL database, says "ready",
+then for each "go" polls until no due feed is left (claiming ``claim`` feeds at a
+time, as the scheduler's ticks do) and answers with what it polled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+from multiprocessing.connection import Connection
+from typing import Any
+
+from bench.pipeline import loopback_fetcher, open_services, poll_context, poll_settings
+from bot.polling import FeedOutcome, poll_due_feeds
+from bot.services import Services
+
+
+def worker_main(database_url: str, concurrency: int, claim: int, stories: bool, conn: Connection) -> None:
+    asyncio.run(_work(database_url, concurrency, claim, stories, conn))
+
+
+async def _work(database_url: str, concurrency: int, claim: int, stories: bool, conn: Connection) -> None:
+    settings = poll_settings(database_url, concurrency=concurrency)
+    services = await open_services(settings, migrate=False)
+    loop = asyncio.get_running_loop()
+    try:
+        conn.send({"ready": services.worker_id})
+        while await loop.run_in_executor(None, conn.recv) == "go":
+            conn.send(await _poll_until_done(services, claim, stories))
+    except EOFError:
+        pass
+    finally:
+        await services.close()
+
+
+async def _poll_until_done(services: Services, claim: int, stories: bool) -> dict[str, Any]:
+    fetcher = await loopback_fetcher(services.settings)
+    outcomes: list[FeedOutcome] = []
+    crash = None
+    started = time.perf_counter()
+    try:
+        context = poll_context(services, fetcher, stories=stories)
+        while batch := await poll_due_feeds(context, limit=claim):
+            outcomes += batch
+    except Exception as exc:  # reported, so the run shows it instead of hanging
+        crash = f"{type(exc).__name__}: {exc}"[:300]
+    seconds = time.perf_counter() - started
+    await fetcher.close()
+    return {
+        "worker": services.worker_id,
+        "polled": len(outcomes),
+        "statuses": dict(Counter(o.status for o in outcomes)),
+        "seconds": seconds,
+        "crash": crash,
+    }

@@ -1,0 +1,282 @@
+"""StoryGrouper: window, links, rebuild from snapshots, index completeness, bounds."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Hashable, Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bench.grouping import Article, load_labelled, load_uci
+from bot.stories import OpenStory, StoryAssignment, StoryFingerprint, StoryGrouper, fingerprint
+
+T0 = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)
+DIVORCE = "Kim Kardashian files for divorce from Kanye West"
+DIVORCE_SUMMARY = "The reality star filed papers in Los Angeles, citing irreconcilable differences."
+UCI_FILE = (
+    Path(__file__).resolve().parents[3] / ".." / "shared" / "stories" / "uci-entertainment-2014-05-01_2014-06-14.tsv"
+)
+
+
+def _fp(title: str, at: datetime, summary: str = "", link: str | None = None) -> StoryFingerprint:
+    return fingerprint(title, summary, link, at)
+
+
+def _run(grouper: StoryGrouper, items: Sequence[tuple[Hashable, StoryFingerprint]]) -> list[StoryAssignment]:
+    return [grouper.assign(article_id, fp) for article_id, fp in items]
+
+
+def _unique_title(i: int) -> str:
+    """A headline sharing no token with any other ``_unique_title``."""
+    tag = "".join(chr(ord("a") + int(d)) for d in f"{i:04d}")
+    return f"Zq{tag} quux{tag}"
+
+
+Items = list[tuple[Hashable, StoryFingerprint]]
+
+
+@pytest.fixture(scope="module")
+def labelled_items() -> Items:
+    return [(a.article_id, a.fingerprint()) for a in load_labelled()]
+
+
+@pytest.fixture(scope="module")
+def uci_kk_items() -> Items:
+    """Kardashian/Kanye headlines from the shared UCI file (many same-name stories)."""
+    if not UCI_FILE.is_file():
+        pytest.skip(f"shared data not found at {UCI_FILE}")
+    pattern = re.compile(r"kardashian|kanye", re.IGNORECASE)
+    rows: list[Article] = [a for a in load_uci(UCI_FILE) if pattern.search(a.title)]
+    return [(a.article_id, a.fingerprint()) for a in rows[:800]]
+
+
+# -- window ----------------------------------------------------------------------
+
+
+def test_article_within_window_joins_the_story() -> None:
+    grouper = StoryGrouper()
+    first = grouper.assign("a1", _fp(DIVORCE, T0))
+    later = grouper.assign("a2", _fp(DIVORCE, T0 + timedelta(hours=47)))
+    assert first.is_new
+    assert not later.is_new
+    assert later.story_id == first.story_id == "a1"
+    assert later.similarity == 1.0
+
+
+def test_article_49h_after_the_last_one_starts_a_new_story() -> None:
+    grouper = StoryGrouper()
+    first = grouper.assign("a1", _fp(DIVORCE, T0))
+    grouper.assign("a2", _fp(DIVORCE, T0 + timedelta(hours=40)))  # last article: T0+40h
+    late = grouper.assign("a3", _fp(DIVORCE, T0 + timedelta(hours=40 + 49)))
+    assert late.is_new
+    assert late.story_id != first.story_id
+    # the window counts from the story's LAST article, so T0+40h kept it open at T0+80h
+    assert grouper.get(first.story_id) is None  # evicted once the clock passed it
+
+
+def test_window_is_configurable() -> None:
+    grouper = StoryGrouper(window=timedelta(hours=2))
+    grouper.assign("a1", _fp(DIVORCE, T0))
+    assert grouper.assign("a2", _fp(DIVORCE, T0 + timedelta(hours=3))).is_new
+
+
+def test_out_of_order_article_inside_the_story_span_joins() -> None:
+    grouper = StoryGrouper()
+    grouper.assign("a1", _fp(DIVORCE, T0))
+    grouper.assign("a2", _fp(DIVORCE, T0 + timedelta(hours=30)))
+    early = grouper.assign("a3", _fp(DIVORCE, T0 + timedelta(hours=5)))
+    assert not early.is_new
+    assert grouper.get("a1") is not None
+    assert grouper.get("a1").last_seen == T0 + timedelta(hours=30)  # type: ignore[union-attr]
+
+
+def test_late_arriving_article_older_than_the_window_starts_a_new_story() -> None:
+    grouper = StoryGrouper()
+    grouper.assign("a1", _fp(DIVORCE, T0 + timedelta(hours=60)))
+    stale = grouper.assign("a2", _fp(DIVORCE, T0))  # fetched late, published 60 h earlier
+    assert stale.is_new
+
+
+# -- links -----------------------------------------------------------------------
+
+
+def test_canonical_link_match_groups_unrelated_titles() -> None:
+    grouper = StoryGrouper()
+    first = grouper.assign("a1", _fp("Headline one", T0, link="https://www.site.example/news/123?utm_source=rss"))
+    again = grouper.assign(
+        "a2",
+        _fp(
+            "Completely rewritten headline",
+            T0 + timedelta(hours=3),
+            link="http://site.example/news/123/",
+        ),
+    )
+    assert not again.is_new
+    assert again.story_id == first.story_id
+    assert again.similarity == 1.0
+
+
+def test_link_of_a_closed_story_does_not_reopen_it() -> None:
+    grouper = StoryGrouper()
+    grouper.assign("a1", _fp("Headline one", T0, link="https://site.example/x"))
+    late = grouper.assign("a2", _fp("Headline two", T0 + timedelta(hours=50), link="https://site.example/x"))
+    assert late.is_new
+
+
+# -- rebuild from the DB -----------------------------------------------------------
+
+
+def _assert_rebuild_matches(items: Sequence[tuple[Hashable, StoryFingerprint]]) -> None:
+    half = len(items) // 2
+    original = StoryGrouper()
+    _run(original, items[:half])
+    # What the DB would hold: the open stories, serialized.
+    stored = [story.to_json() for story in original.open_stories()]
+    rebuilt = StoryGrouper()
+    rebuilt.load(OpenStory.from_json(data) for data in stored)
+    assert rebuilt.open_stories() == original.open_stories()
+    assert _run(rebuilt, items[half:]) == _run(original, items[half:])
+
+
+def test_rebuild_via_load_gives_the_same_assignments_labelled(labelled_items: Items) -> None:
+    _assert_rebuild_matches(labelled_items)
+
+
+def test_rebuild_via_load_gives_the_same_assignments_uci(uci_kk_items: Items) -> None:
+    _assert_rebuild_matches(uci_kk_items)
+
+
+def test_load_replaces_a_story_with_the_same_id() -> None:
+    grouper = StoryGrouper()
+    grouper.assign("a1", _fp(DIVORCE, T0))
+    snapshot = grouper.open_stories()
+    grouper.load(snapshot)
+    grouper.load(snapshot)
+    assert len(grouper) == 1
+    assert not grouper.assign("a2", _fp(DIVORCE, T0 + timedelta(hours=1))).is_new
+
+
+def test_open_story_json_round_trip(labelled_items: Items) -> None:
+    grouper = StoryGrouper()
+    _run(grouper, labelled_items[:40])
+    for story in grouper.open_stories():
+        assert OpenStory.from_json(story.to_json()) == story
+
+
+@pytest.mark.parametrize("data", ["", "{}", "[]", '{"id": "x", "reps": "nope"}', "not json"])
+def test_open_story_from_bad_json_raises_value_error(data: str) -> None:
+    with pytest.raises(ValueError, match=r"malformed|format|expected"):
+        OpenStory.from_json(data)
+
+
+# -- the candidate index misses nothing ----------------------------------------------
+
+
+def _assert_index_matches_exhaustive(items: Sequence[tuple[Hashable, StoryFingerprint]]) -> None:
+    indexed = _run(StoryGrouper(), items)
+    exhaustive = _run(StoryGrouper(exhaustive=True), items)
+    for got, want in zip(indexed, exhaustive, strict=True):
+        assert (got.story_id, got.is_new) == (want.story_id, want.is_new)
+        if not got.is_new:
+            assert got.similarity == want.similarity
+
+
+def test_index_matches_exhaustive_scan_on_labelled_set(labelled_items: Items) -> None:
+    _assert_index_matches_exhaustive(labelled_items)
+
+
+def test_index_matches_exhaustive_scan_on_real_headlines(uci_kk_items: Items) -> None:
+    _assert_index_matches_exhaustive(uci_kk_items[:600])
+
+
+_VOCABULARY = [
+    "Kim",
+    "Kardashian",
+    "Kanye",
+    "West",
+    "Kourtney",
+    "Taylor",
+    "Swift",
+    "Beyonce",
+    "divorce",
+    "files",
+    "pregnant",
+    "wedding",
+    "tour",
+    "album",
+    "launches",
+    "fragrance",
+    "wins",
+    "Grammy",
+    "record",
+    "Paris",
+    "baby",
+    "third",
+    "child",
+    "cancels",
+]
+_words = st.lists(st.sampled_from(_VOCABULARY), min_size=1, max_size=7).map(" ".join)
+_article = st.tuples(
+    _words,
+    st.one_of(st.just(""), _words),
+    st.one_of(st.none(), st.sampled_from(["https://a.example/1", "https://b.example/2?utm_x=1"])),
+    st.integers(min_value=0, max_value=120),
+)
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(_article, min_size=1, max_size=40))
+def test_index_matches_exhaustive_scan_on_random_articles(
+    articles: list[tuple[str, str, str | None, int]],
+) -> None:
+    items = [
+        (f"r{i}", fingerprint(title, summary, link, T0 + timedelta(hours=hours)))
+        for i, (title, summary, link, hours) in enumerate(articles)
+    ]
+    _assert_index_matches_exhaustive(items)
+
+
+# -- bounds and ids -----------------------------------------------------------------
+
+
+def test_expired_stories_are_evicted() -> None:
+    grouper = StoryGrouper(window=timedelta(hours=1))
+    for i in range(50):
+        grouper.assign(f"a{i}", _fp(_unique_title(i), T0 + timedelta(hours=2 * i)))
+    assert len(grouper) == 1
+
+
+def test_open_stories_are_capped() -> None:
+    grouper = StoryGrouper(max_open_stories=10)
+    for i in range(30):
+        grouper.assign(f"a{i}", _fp(_unique_title(i), T0 + timedelta(minutes=i)))
+    assert len(grouper) == 10
+    kept = {story.story_id for story in grouper.open_stories()}
+    assert kept == {f"a{i}" for i in range(20, 30)}  # least recently updated go first
+
+
+def test_representatives_are_bounded() -> None:
+    grouper = StoryGrouper()
+    for i in range(30):
+        grouper.assign(f"a{i}", _fp(DIVORCE, T0 + timedelta(minutes=i)))
+    (story,) = grouper.open_stories()
+    assert story.article_count == 30
+    assert len(story.representatives) <= 6
+    assert story.representatives[0].published == T0  # the first article is kept
+
+
+def test_story_ids_stay_unique() -> None:
+    grouper = StoryGrouper(make_story_id=lambda _article: "same")
+    ids = [grouper.assign(i, _fp(_unique_title(i), T0)).story_id for i in range(3)]
+    assert ids == ["same", "same#2", "same#3"]
+
+
+def test_invalid_configuration_is_rejected() -> None:
+    with pytest.raises(ValueError, match="window"):
+        StoryGrouper(window=timedelta(0))
+    with pytest.raises(ValueError, match="max_open_stories"):
+        StoryGrouper(max_open_stories=0)
