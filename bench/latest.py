@@ -6,7 +6,7 @@ full-text words (``bot.ingest.search_text_of``), over 100 feeds. ~200 queries of
 words are drawn from headline words (fixed seed) and each is timed through
 ``bot.follow_service.latest`` (what the /latest command runs: full-text prefilter,
 exact matcher, newest first, one page). The baseline loads the newest 5,000 rows and
-matches them in Python (slow: timed on the first 20 queries, 50 in the full run).
+matches them in Python (slow: timed on the first 10 queries, 50 in the full run).
 Both answers are compared where the baseline can see them.
 
     python -m bench.latest [--quick]
@@ -229,7 +229,7 @@ async def run_async(articles: int, naive_sample: int, workdir: Path) -> dict[str
 def run(quick: bool, *, articles: int | None = None) -> dict[str, Any]:
     count = articles or (20_000 if quick else 100_000)
     with tempfile.TemporaryDirectory(prefix="sw-bench-latest-") as tmp:
-        return asyncio.run(run_async(count, 20 if quick else 50, Path(tmp)))
+        return asyncio.run(run_async(count, 10 if quick else 50, Path(tmp)))
 
 
 def markdown(result: dict[str, Any]) -> str:

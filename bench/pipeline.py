@@ -110,12 +110,17 @@ async def poll_cycle(services: Services, fetcher: FeedFetcher, limit: int, *, st
     try:
         outcomes = await poll_due_feeds(poll_context(services, fetcher, stories=stories), limit=limit)
     except Exception as exc:
-        current = asyncio.current_task()
-        strays = [t for t in asyncio.all_tasks() if t is not current]
-        if strays:
-            await asyncio.wait(strays, timeout=STRAY_TIMEOUT)
+        await settle_strays()
         return Cycle([], f"{type(exc).__name__}: {exc}"[:300], await succeeded_since(services, started))
     return Cycle(outcomes, None, sum(1 for o in outcomes if o.status != "failed"))
+
+
+async def settle_strays() -> None:
+    """After a cycle raised: wait for the feed tasks gather() left running."""
+    current = asyncio.current_task()
+    strays = [t for t in asyncio.all_tasks() if t is not current]
+    if strays:
+        await asyncio.wait(strays, timeout=STRAY_TIMEOUT)
 
 
 async def succeeded_since(services: Services, since: datetime) -> int:
@@ -177,7 +182,7 @@ async def baselined(services: Services) -> int:
 
 
 async def first_poll_until_done(
-    services: Services, feeds: int, *, stories: bool = True, attempts: int = 5
+    services: Services, feeds: int, *, stories: bool = True, attempts: int = 20
 ) -> list[str]:
     """Set-up: poll until every feed has had its baseline poll, as the scheduler's next
     ticks would after a failed cycle; returns the errors that ended cycles early."""

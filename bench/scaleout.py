@@ -138,7 +138,7 @@ def _row(
     statuses: Counter[str] = Counter()
     for result in results:
         statuses.update(result["statuses"])
-    crashes = [r["crash"] for r in results if r["crash"]]
+    crashes = [crash for r in results for crash in r["crashes"]]
     return {
         "workers": workers,
         "phase": phase,
@@ -150,6 +150,7 @@ def _row(
         "missed": sum(1 for n in hits.per_feed if n == 0),
         "http": hits.statuses,
         "crashes": crashes,
+        "outcomes_lost_to_crashes": sum(1 for n in hits.per_feed if n) - sum(r["polled"] for r in results),
     }
 
 
@@ -170,7 +171,9 @@ def markdown(result: dict[str, Any]) -> str:
             ",".join(f"{k}={v}" for k, v in sorted(r["statuses"].items())),
             r["double_polls"],
             r["missed"],
-            "; ".join(r["crashes"])[:120].replace("\n", " ") or "-",
+            (f"{len(r['crashes'])} cycles raised: " + r["crashes"][0][:100].replace("\n", " "))
+            if r["crashes"]
+            else "-",
         ]
         for r in result["rows"]
     ]

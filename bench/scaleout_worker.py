@@ -13,9 +13,18 @@ from collections import Counter
 from multiprocessing.connection import Connection
 from typing import Any
 
-from bench.pipeline import loopback_fetcher, open_services, poll_context, poll_settings
+from bench.pipeline import (
+    loopback_fetcher,
+    open_services,
+    poll_context,
+    poll_settings,
+    settle_strays,
+)
 from bot.polling import FeedOutcome, poll_due_feeds
 from bot.services import Services
+
+# A phase stops after this many failed cycles rather than retrying forever.
+MAX_CRASHES = 50
 
 
 def worker_main(database_url: str, concurrency: int, claim: int, stories: bool, conn: Connection) -> None:
@@ -39,14 +48,21 @@ async def _work(database_url: str, concurrency: int, claim: int, stories: bool, 
 async def _poll_until_done(services: Services, claim: int, stories: bool) -> dict[str, Any]:
     fetcher = await loopback_fetcher(services.settings)
     outcomes: list[FeedOutcome] = []
-    crash = None
+    crashes: list[str] = []
     started = time.perf_counter()
-    try:
-        context = poll_context(services, fetcher, stories=stories)
-        while batch := await poll_due_feeds(context, limit=claim):
-            outcomes += batch
-    except Exception as exc:  # reported, so the run shows it instead of hanging
-        crash = f"{type(exc).__name__}: {exc}"[:300]
+    context = poll_context(services, fetcher, stories=stories)
+    while True:
+        try:
+            batch = await poll_due_feeds(context, limit=claim)
+        except Exception as exc:  # as the scheduler: log it, the next tick polls on
+            crashes.append(f"{type(exc).__name__}: {exc}"[:300])
+            await settle_strays()
+            if len(crashes) >= MAX_CRASHES:
+                break
+            continue
+        if not batch:
+            break
+        outcomes += batch
     seconds = time.perf_counter() - started
     await fetcher.close()
     return {
@@ -54,5 +70,5 @@ async def _poll_until_done(services: Services, claim: int, stories: bool) -> dic
         "polled": len(outcomes),
         "statuses": dict(Counter(o.status for o in outcomes)),
         "seconds": seconds,
-        "crash": crash,
+        "crashes": crashes,
     }

@@ -23,9 +23,12 @@ from bot.stories.names import distinctive_names, title_subject
 from bot.stories.text import content_tokens, stem
 
 # Feeds put anything from a one-line dek to the full article in <description>; the
-# lede carries the story's identity and later paragraphs add unrelated detail.
+# lede carries the story's identity and later paragraphs add unrelated detail. The
+# character caps also bound the work spent on a hostile or huge feed item.
 MAX_BODY_TOKENS = 40
 MAX_TITLE_TOKENS = 30
+MAX_TITLE_CHARS = 400
+MAX_SUMMARY_CHARS = 1500
 MAX_NAMES = 12
 _FORMAT_VERSION = 1
 
@@ -38,8 +41,10 @@ class StoryFingerprint:
     body tokens exclude those already in the title. ``names``: distinctive names,
     folded ("kanye west"). ``subject``: the headline's first name-like run, possibly
     unconfirmed ("beyonce"). ``link``: canonical link or None. ``published``: aware UTC.
-    Derived (not serialized): token sets, and the words of ``names`` and ``subject`` in
-    token space (``name_tokens``, ``subject_tokens``).
+    Derived (not serialized; never mutate): token sets, the words of ``names`` and
+    ``subject`` in token space (``name_tokens``, ``subject_tokens``), their union with
+    the tokens (``all_words``), and ``given_names``: stemmed surname -> the stemmed
+    words just before it in multi-word names ("kim kardashian" -> kardashian: {kim}).
     """
 
     title_tokens: tuple[str, ...]
@@ -52,6 +57,8 @@ class StoryFingerprint:
     title_token_set: frozenset[str] = field(init=False, repr=False, compare=False)
     name_tokens: frozenset[str] = field(init=False, repr=False, compare=False)
     subject_tokens: frozenset[str] = field(init=False, repr=False, compare=False)
+    all_words: frozenset[str] = field(init=False, repr=False, compare=False)
+    given_names: dict[str, frozenset[str]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.published.tzinfo is None:
@@ -64,6 +71,8 @@ class StoryFingerprint:
         subject = _name_words((self.subject,) if self.subject else ())
         object.__setattr__(self, "subject_tokens", subject)
         object.__setattr__(self, "name_tokens", strong)
+        object.__setattr__(self, "all_words", self.tokens | strong | subject)
+        object.__setattr__(self, "given_names", _given_names(self.names))
 
     @property
     def has_summary(self) -> bool:
@@ -106,6 +115,15 @@ def _name_words(names: tuple[str, ...]) -> frozenset[str]:
     return frozenset(stem(w) for name in names for w in name.split() if len(w) > 1)
 
 
+def _given_names(names: tuple[str, ...]) -> dict[str, frozenset[str]]:
+    out: dict[str, set[str]] = {}
+    for name in names:
+        parts = name.split()
+        if len(parts) >= 2:
+            out.setdefault(stem(parts[-1]), set()).add(stem(parts[-2]))
+    return {surname: frozenset(firsts) for surname, firsts in out.items()}
+
+
 def _optional_str(value: object) -> str | None:
     if value is not None and not isinstance(value, str):
         raise ValueError("expected a string or null")
@@ -130,7 +148,8 @@ def _strip_truncation(title: str) -> str:
 
 def fingerprint(title: str, summary: str, link: str | None, published: datetime) -> StoryFingerprint:
     """Build the fingerprint of one article. ``published`` must be timezone-aware."""
-    title = _strip_truncation(title)
+    title = _strip_truncation(title[:MAX_TITLE_CHARS])
+    summary = summary[:MAX_SUMMARY_CHARS]
     title_tokens = list(dict.fromkeys(content_tokens(title)))[:MAX_TITLE_TOKENS]
     seen = set(title_tokens)
     body: list[str] = []

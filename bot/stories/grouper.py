@@ -37,9 +37,17 @@ class OpenStory:
 
     story_id: str
     representatives: tuple[StoryFingerprint, ...]  # first article first, then recent
-    last_seen: datetime  # newest ``published`` among its articles
+    last_seen: datetime  # newest ``published`` among its articles (aware)
     article_count: int
-    links: tuple[str, ...] = ()  # canonical links of its articles (most recent MAX_LINKS)
+    # Canonical links of its articles: up to MAX_LINKS, most recent first to go except
+    # the representatives' links, which are always kept.
+    links: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.representatives:
+            raise ValueError("an open story needs at least one representative")
+        if self.last_seen.tzinfo is None:
+            raise ValueError("OpenStory.last_seen must be timezone-aware")
 
     def to_json(self) -> str:
         payload: dict[str, Any] = {
@@ -63,14 +71,15 @@ class OpenStory:
                 article_count=int(payload["count"]),
                 links=tuple(str(link) for link in payload["links"]),
             )
-        except (KeyError, TypeError, json.JSONDecodeError) as exc:
+        except (KeyError, TypeError, AttributeError, json.JSONDecodeError) as exc:
             raise ValueError(f"malformed open story: {exc}") from exc
 
 
 @dataclass(frozen=True, slots=True)
 class StoryAssignment:
-    """Where an article went. For a new story, ``similarity`` is the best score seen
-    against any open story (all below the decision), 0.0 if there was no candidate."""
+    """Where an article went. ``similarity`` is 1.0 for a link match, else the score
+    that won; for a new story it is the best (rejected) score among the candidates
+    compared, 0.0 if none - a diagnostic, not a decision input."""
 
     story_id: str
     is_new: bool
@@ -109,7 +118,10 @@ class StoryGrouper:
     # -- public API -------------------------------------------------------------
 
     def assign(self, article_id: Hashable, fp: StoryFingerprint) -> StoryAssignment:
-        """Put one article into a story, opening a new one when nothing matches."""
+        """Put one article into a story, opening a new one when nothing matches.
+
+        ``fp.published`` drives the window: clamp it to the fetch time beforehand.
+        """
         self._advance_clock(fp.published)
         story_id, best = self._best_match(fp)
         if story_id is not None:

@@ -49,6 +49,8 @@ _TRACKING_PARAMS = frozenset(
 )
 _HOST_PREFIXES = ("www.", "m.", "amp.", "mobile.")
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+# Longer "links" are junk or hostile; they would bloat the stored fingerprint.
+MAX_LINK_LENGTH = 2048
 
 
 def _is_tracking(key: str) -> bool:
@@ -58,7 +60,7 @@ def _is_tracking(key: str) -> bool:
 
 def canonical_link(url: str | None) -> str | None:
     """``host/path?query`` in canonical form, or None for a missing/non-article link."""
-    if not url:
+    if not url or len(url) > MAX_LINK_LENGTH:
         return None
     try:
         parts = urlsplit(url.strip())

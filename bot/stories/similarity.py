@@ -27,7 +27,6 @@ import math
 from dataclasses import dataclass
 
 from bot.stories.fingerprint import StoryFingerprint
-from bot.stories.text import stem
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +57,7 @@ class PairScore:
     """The parts of one comparison, for ranking, debugging and evaluation."""
 
     link_match: bool
-    name_conflict: bool
+    name_conflict: bool  # only evaluated when a score qualifies (else False)
     title: float  # title Jaccard (0.0 when the event-word rule fails)
     full: float  # title+summary Jaccard (0.0 when not both have summaries, or rule fails)
 
@@ -69,41 +68,34 @@ class PairScore:
 
 def names_conflict(a: StoryFingerprint, b: StoryFingerprint) -> bool:
     """True when the two articles are about different named subjects (see rule 2)."""
-    words_a = a.tokens | a.name_tokens
-    words_b = b.tokens | b.name_tokens
     if (
         a.subject_tokens
         and b.subject_tokens
-        and a.subject_tokens.isdisjoint(words_b)
-        and b.subject_tokens.isdisjoint(words_a)
+        and a.subject_tokens.isdisjoint(b.all_words)
+        and b.subject_tokens.isdisjoint(a.all_words)
     ):
         return True
-    if a.name_tokens and b.name_tokens and a.name_tokens.isdisjoint(words_b) and b.name_tokens.isdisjoint(words_a):
+    if (
+        a.name_tokens
+        and b.name_tokens
+        and a.name_tokens.isdisjoint(b.all_words)
+        and b.name_tokens.isdisjoint(a.all_words)
+    ):
         return True
     return _different_family_members(a, b)
-
-
-def _given_names(fp: StoryFingerprint) -> dict[str, set[str]]:
-    """Surname -> the words just before it in multi-word names ("kim kardashian")."""
-    out: dict[str, set[str]] = {}
-    for name in fp.names:
-        parts = name.split()
-        if len(parts) >= 2:
-            out.setdefault(stem(parts[-1]), set()).add(stem(parts[-2]))
-    return out
 
 
 def _different_family_members(a: StoryFingerprint, b: StoryFingerprint) -> bool:
     """Same surname, different given names that the other article never mentions:
     "Kim Kardashian ..." vs "Kourtney Kardashian ..." are different people."""
-    given_b = _given_names(b)
-    if not given_b:
-        return False
-    words_a = a.tokens | a.name_tokens
-    words_b = b.tokens | b.name_tokens
-    for surname, firsts_a in _given_names(a).items():
-        firsts_b = given_b.get(surname)
-        if firsts_b and firsts_a.isdisjoint(firsts_b) and firsts_a.isdisjoint(words_b) and firsts_b.isdisjoint(words_a):
+    for surname, firsts_a in a.given_names.items():
+        firsts_b = b.given_names.get(surname)
+        if (
+            firsts_b
+            and firsts_a.isdisjoint(firsts_b)
+            and firsts_a.isdisjoint(b.all_words)
+            and firsts_b.isdisjoint(a.all_words)
+        ):
             return True
     return False
 
@@ -126,7 +118,10 @@ def score(a: StoryFingerprint, b: StoryFingerprint, thresholds: Thresholds = DEF
         shared = a.tokens & b.tokens
         if len(shared - shared_names) >= thresholds.min_full_event_tokens:
             full = len(shared) / len(a.tokens | b.tokens)
-    return PairScore(link_match=False, name_conflict=names_conflict(a, b), title=title, full=full)
+    # The conflict check is the costly part; it only matters when a score qualifies.
+    qualifies = title >= thresholds.title or full >= thresholds.full
+    conflict = qualifies and names_conflict(a, b)
+    return PairScore(link_match=False, name_conflict=conflict, title=title, full=full)
 
 
 def decide(pair: PairScore, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> bool:

@@ -12,8 +12,8 @@ import unicodedata
 
 from bot.stories.stopwords import STOPWORDS
 
-# A word: letters/digits with inner apostrophes or hyphen-free joins; numbers keep
-# their decimal part so "$22.5 million" yields "22.5".
+# A word: a number with its decimal part ("$22.5 million" -> "22.5"), or letters with
+# inner apostrophes ("Kim's", "don't").
 _WORD = re.compile(r"\d+(?:[.,]\d+)*[^\W_]*|[^\W\d_]+(?:'[^\W\d_]+)*")
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "`": "'", "\u02bc": "'"})
 

@@ -193,14 +193,14 @@ async def test_second_outlet_goes_to_the_story_thread_without_a_ping(
     await ready_feed(emulator, feeds, "celeb.xml")
     await ready_feed(emulator, feeds, "gossip.xml")
     alice = guild.member_ids[0]
-    await follow(emulator, guild, alice, "kim kanye")
+    await follow(emulator, guild, alice, "kim kardashian")
     feeds.set_feed(
         "celeb.xml",
         [
             item(
                 1,
-                "Kim Kardashian and Kanye West marry in Florence",
-                "Kim Kardashian and Kanye West wed at Forte di Belvedere in Florence on Saturday.",
+                "Kim Kardashian and Kanye West marry in Florence ceremony",
+                "The couple married in a lavish ceremony at a Florence fortress on Saturday, with 600 guests.",
                 host="celeb.test",
             )
         ],
@@ -213,18 +213,27 @@ async def test_second_outlet_goes_to_the_story_thread_without_a_ping(
         [
             item(
                 7,
-                "Kim Kardashian, Kanye West wed in Florence ceremony",
-                "Kanye West and Kim Kardashian married in Florence, Italy, at the Forte di Belvedere.",
+                "Kim Kardashian, Kanye West marry in lavish Florence wedding ceremony",
+                "Kanye West and Kim Kardashian married on Saturday in a lavish ceremony attended by 600 guests.",
                 host="gossip.test",
-            )
+            ),
+            item(
+                8,
+                "Kim Kardashian launches new fragrance line",
+                "The reality star unveiled her latest perfume at a Los Angeles event.",
+                host="gossip.test",
+            ),
         ],
     )
     thread_id = int(root["id"])  # a thread started from a message has the message's id
     await emulator.wait_for(lambda: len(channel_messages(emulator, thread_id)) == 1, timeout=30)
     in_thread = channel_messages(emulator, thread_id)[0]
-    assert in_thread["embeds"][0]["title"] == "Kim Kardashian, Kanye West wed in Florence ceremony"
+    assert in_thread["embeds"][0]["title"] == "Kim Kardashian, Kanye West marry in lavish Florence wedding ceremony"
     assert not in_thread.get("content")  # no new ping
-    assert len(channel_messages(emulator, guild.news_channel_id)) == 1
+    # A different Kim Kardashian story is a new alert, not part of the wedding thread.
+    await emulator.wait_for(lambda: len(channel_messages(emulator, guild.news_channel_id)) == 2, timeout=30)
+    assert channel_messages(emulator, guild.news_channel_id)[1]["embeds"][0]["title"] == "Kim Kardashian launches new fragrance line"
+    assert len(channel_messages(emulator, thread_id)) == 1
     await emulator.wait_for(
         lambda: (
             "+1 outlet: Gossip Daily"

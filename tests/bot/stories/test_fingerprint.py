@@ -120,7 +120,7 @@ def test_published_is_normalized_to_utc_and_must_be_aware() -> None:
         fingerprint("Headline", "", None, datetime(2024, 3, 1, 12, 0))
 
 
-_text = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=300)
+_text = st.text(alphabet=st.characters(codec="utf-8"), max_size=300)
 
 
 @settings(max_examples=150, deadline=None)

@@ -167,9 +167,19 @@ def test_open_story_json_round_trip(labelled_items: Items) -> None:
         assert OpenStory.from_json(story.to_json()) == story
 
 
-@pytest.mark.parametrize("data", ["", "{}", "[]", '{"id": "x", "reps": "nope"}', "not json"])
+@pytest.mark.parametrize(
+    "data",
+    [
+        "",
+        "{}",
+        "[]",
+        "not json",
+        '{"id": "x", "reps": "nope"}',
+        '{"id": "x", "reps": [], "last": "2024-03-01T12:00:00+00:00", "count": 1, "links": []}',
+    ],
+)
 def test_open_story_from_bad_json_raises_value_error(data: str) -> None:
-    with pytest.raises(ValueError, match=r"malformed|format|expected"):
+    with pytest.raises(ValueError, match=r"malformed|format|expected|representative"):
         OpenStory.from_json(data)
 
 

@@ -36,6 +36,7 @@ def test_canonical_link(url: str, canonical: str) -> None:
         "mailto:someone@site.example",
         "https://[::1/broken",
         "https://site.example:notaport/a",
+        "https://site.example/" + "a" * 3000,
     ],
 )
 def test_non_article_links_have_no_canonical_form(url: str | None) -> None:

@@ -1,0 +1,50 @@
+"""The cheapest benchmark pieces at tiny sizes, checked for correctness only (never speed).
+
+They run the same code as ``python -m bench``: a feed server and the Discord emulator
+in their own processes on 127.0.0.1, the real poll pipeline and the real sender.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bench import delivery, polling
+from bench.common import HEADLINES_TSV
+
+pytestmark = pytest.mark.skipif(not HEADLINES_TSV.is_file(), reason=f"shared headlines not found at {HEADLINES_TSV}")
+
+FEEDS = 20
+
+
+async def test_polling_phases_poll_every_feed_once_with_the_expected_outcome(
+    tmp_path: Path,
+) -> None:
+    result = await polling.run_async(FEEDS, rounds=1, follows=50, workdir=tmp_path)
+    phases = {p["name"]: p for p in result["phases"]}
+
+    for phase in phases.values():
+        assert phase["ok"], phase  # every feed fetched exactly once, expected status/outcome
+    first = phases[polling.FIRST_POLL]["detail"]
+    assert first["outcomes"] == {"baseline": FEEDS}
+    assert first["alerts_queued"] == 0  # a first poll alerts nobody
+    changed = phases[polling.CHANGED]["detail"]
+    assert changed["outcomes"] == {"new": FEEDS}
+    assert changed["new_items"] == FEEDS * 50
+    not_modified = phases[polling.NOT_MODIFIED]["detail"]
+    assert not_modified["http"] == {304: FEEDS}
+    skipped = phases[polling.HASH_SKIP]["detail"]
+    assert skipped["http"] == {200: FEEDS}
+    assert skipped["parse_skipped"] == FEEDS
+    assert {t["target"] for t in result["targets"]}  # targets are evaluated, met or not
+
+
+async def test_delivery_drain_loses_and_duplicates_nothing(tmp_path: Path) -> None:
+    result = await delivery.run_async(20, tmp_path)
+    proof = result["proof"]
+
+    assert proof["statuses"] == {"sent": 20}
+    assert proof["messages"] == 20
+    assert (proof["lost"], proof["duplicated"], proof["unexpected"]) == (0, 0, 0)
+    assert proof["ok"]
