@@ -181,6 +181,22 @@ async def baselined(services: Services) -> int:
     return int(found or 0)
 
 
+async def catch_up(services: Services, feeds: int, *, stories: bool = True, attempts: int = 10) -> int | None:
+    """Untimed: poll until a whole cycle runs clean and finds nothing new, so the next
+    measured phase starts from a settled state. Returns the cycles it took (1: the
+    phase before left nothing behind), or None if it never settled."""
+    for cycle_no in range(1, attempts + 1):
+        await make_due(services)
+        fetcher = await loopback_fetcher(services.settings)
+        try:
+            cycle = await poll_cycle(services, fetcher, limit=feeds, stories=stories)
+        finally:
+            await fetcher.close()
+        if cycle.crash is None and all(o.status == "unchanged" for o in cycle.outcomes):
+            return cycle_no
+    return None
+
+
 async def first_poll_until_done(
     services: Services, feeds: int, *, stories: bool = True, attempts: int = 20
 ) -> list[str]:

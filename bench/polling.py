@@ -15,9 +15,12 @@ the bot builds (process parse pool, follow matching, story grouping). Phases:
 
 Cheap phases run ``rounds`` times, alternating with their baseline; the median round
 is shown. CPU seconds cover this process and its children (the parse pool), not the
-feed server. Peak RSS is sampled (every 50 ms) over the same processes.
+feed server. Peak RSS is sampled (every 50 ms) over the same processes. Every phase
+checks that each feed was fetched exactly once with the expected outcome; a poll
+cycle that raises is reported as such (as the scheduler would log it), and untimed
+catch-up cycles then settle every feed before the next phase is measured.
 
-    python -m bench.polling [--feeds N] [--quick]
+    python -m bench.polling [--feeds N] [--quick] [--no-stories]
 """
 
 from __future__ import annotations
@@ -46,6 +49,7 @@ from bench.parsejobs import adapter, plain_feedparser
 from bench.pipeline import (
     add_feeds,
     add_follows,
+    catch_up,
     follow_texts,
     loopback_fetcher,
     make_due,
@@ -113,14 +117,16 @@ class Phase:
             "peak_rss_mb": round(chosen.peak_rss_mb, 1),
             "ok": all(r.ok for r in self.rounds),
             "detail": chosen.detail,
+            "failed_rounds": [r.detail for r in self.rounds if not r.ok],
         }
 
 
 class Bench:
     """The shared state of one polling benchmark run."""
 
-    def __init__(self, services: Services, server: FeedServerProcess, urls: list[str]) -> None:
+    def __init__(self, services: Services, server: FeedServerProcess, urls: list[str], stories: bool) -> None:
         self.services = services
+        self.stories = stories
         self.server = server
         self.urls = urls
         self.cpu = CpuMeter(exclude={server.pid})
@@ -167,7 +173,7 @@ class Bench:
         skipped_before = self.services.metrics.get(SKIPPED_METRIC)
         fetcher = await loopback_fetcher(self.services.settings)  # no keep-alive carried over
         try:
-            cycle = await poll_cycle(self.services, fetcher, limit=len(self.urls))
+            cycle = await poll_cycle(self.services, fetcher, limit=len(self.urls), stories=self.stories)
         finally:
             await fetcher.close()
 
@@ -221,7 +227,7 @@ async def _warm_up(services: Services, bodies: Sequence[bytes]) -> None:
     await pool_parse(pool, plain_feedparser, sample)
 
 
-async def run_async(feeds: int, *, rounds: int, follows: int, workdir: Path) -> dict[str, Any]:
+async def run_async(feeds: int, *, rounds: int, follows: int, workdir: Path, stories: bool = True) -> dict[str, Any]:
     headlines = load_headlines()
     server = FeedServerProcess(feeds)
     server.start()
@@ -239,7 +245,7 @@ async def run_async(feeds: int, *, rounds: int, follows: int, workdir: Path) -> 
             channel_ids=channels,
             first_user_id=5_000_000,
         )
-        bench = Bench(services, server, urls)
+        bench = Bench(services, server, urls, stories)
         pool = services.parse_pool
         assert pool is not None
         v1: list[bytes] = []
@@ -252,6 +258,7 @@ async def run_async(feeds: int, *, rounds: int, follows: int, workdir: Path) -> 
             )
             await _warm_up(services, v1)
             await bench.poll(FIRST_POLL, "baseline")
+            settle = {"after first poll": await catch_up(services, feeds, stories=stories)}
 
             # Changed: every feed has 50 new items (version 2).
             bodies: list[bytes] = []
@@ -273,6 +280,7 @@ async def run_async(feeds: int, *, rounds: int, follows: int, workdir: Path) -> 
             await bench.measure(PLAIN_PARSE, "baseline", lambda: parse_all(plain_feedparser))
             await bench.measure(ADAPTER_PARSE, "baseline", lambda: parse_all(adapter))
             await bench.poll(CHANGED, "new")
+            settle["after changed"] = await catch_up(services, feeds, stories=stories)
 
             etags = [version_etag(i, 2) for i in range(feeds)]
             for _ in range(rounds):
@@ -298,7 +306,10 @@ async def run_async(feeds: int, *, rounds: int, follows: int, workdir: Path) -> 
             "concurrency": CONCURRENCY,
             "parse_workers": settings.polling.parse_workers,
             "follows": stored_follows,
+            "stories": stories,
             "cheap_phase_rounds": rounds,
+            # Untimed cycles until every feed was current (1 = the phase left nothing behind).
+            "settling_cycles": settle,
             "phases": [p.as_dict() for p in bench.phases.values()],
             "targets": _targets(bench.phases),
         }
@@ -338,10 +349,10 @@ def _targets(phases: dict[str, Phase]) -> list[dict[str, Any]]:
     ]
 
 
-def run(quick: bool, *, feeds: int | None = None) -> dict[str, Any]:
+def run(quick: bool, *, feeds: int | None = None, stories: bool = True) -> dict[str, Any]:
     count = feeds or (QUICK_FEEDS if quick else FULL_FEEDS)
     with tempfile.TemporaryDirectory(prefix="sw-bench-poll-") as tmp:
-        return asyncio.run(run_async(count, rounds=3, follows=FOLLOWS, workdir=Path(tmp)))
+        return asyncio.run(run_async(count, rounds=3, follows=FOLLOWS, workdir=Path(tmp), stories=stories))
 
 
 def markdown(result: dict[str, Any]) -> str:
@@ -351,8 +362,9 @@ def markdown(result: dict[str, Any]) -> str:
         notes = []
         if "cycle_crashed" in detail:
             notes.append(f"CYCLE RAISED after {detail['succeeded']:,} feeds succeeded: {detail['cycle_crashed'][:90]}")
-        if "outcomes" in detail:
+        if detail.get("outcomes"):
             notes.append(",".join(f"{k}={v}" for k, v in sorted(detail["outcomes"].items())))
+        if "outcomes" in detail:
             if detail["new_items"]:
                 notes.append(f"{detail['new_items']:,} items stored")
             if detail["alerts_queued"]:
@@ -397,7 +409,11 @@ def markdown(result: dict[str, Any]) -> str:
         f"{result['feeds']:,} feeds x {result['items_per_feed']} items "
         f"(~{result['mean_body_bytes'] / 1024:.0f} KB each), concurrency "
         f"{result['concurrency']}, {result['parse_workers']} parse workers (spawn), "
-        f"{result['follows']:,} follows; SQLite. CPU = this process + parse pool."
+        f"{result['follows']:,} follows; SQLite"
+        + ("" if result["stories"] else "; story grouping OFF (diagnosis)")
+        + ". CPU = this process + parse pool. "
+        "Untimed catch-up cycles before the next phase (1 = the phase left nothing "
+        "behind): " + ", ".join(f"{k}: {v}" for k, v in result["settling_cycles"].items()) + "."
     )
     return f"{head}\n\n{table}\n\n{targets}"
 
@@ -406,8 +422,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--quick", action="store_true", help="fewer feeds (QUICK_FEEDS)")
     parser.add_argument("--feeds", type=int, default=None)
+    parser.add_argument("--no-stories", action="store_true", help="poll without story grouping (diagnosis)")
     args = parser.parse_args()
-    print(markdown(run(args.quick, feeds=args.feeds)))
+    print(markdown(run(args.quick, feeds=args.feeds, stories=not args.no_stories)))
 
 
 if __name__ == "__main__":

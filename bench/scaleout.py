@@ -27,6 +27,7 @@ from bench.feedserver import FeedServerProcess
 from bench.pg import admin_url, fresh_database
 from bench.pipeline import (
     add_feeds,
+    catch_up,
     first_poll_until_done,
     make_due,
     open_services,
@@ -99,6 +100,7 @@ async def run_async(feeds: int, *, stories: bool = True) -> dict[str, Any]:
                 await server.set_mode(version=1, validators=True)
                 setup_errors = await first_poll_until_done(services, feeds, stories=stories)
                 rows: list[dict[str, Any]] = []
+                settling: dict[int, int | None] = {}
                 version = 1
                 for count in WORKER_COUNTS:
                     workers = Workers(count, database_url, stories)
@@ -106,6 +108,8 @@ async def run_async(feeds: int, *, stories: bool = True) -> dict[str, Any]:
                         version += 1
                         await server.set_mode(version=version, validators=True)
                         for phase in ("changed: 50 new items/feed", "unchanged: 304"):
+                            if phase.startswith("unchanged"):
+                                settling[count] = await catch_up(services, feeds, stories=stories)
                             await make_due(services)
                             await server.reset()
                             seconds, results = await workers.run_phase()
@@ -123,6 +127,8 @@ async def run_async(feeds: int, *, stories: bool = True) -> dict[str, Any]:
                     "concurrency": CONCURRENCY,
                     "stories": stories,
                     "setup_errors": setup_errors,
+                    # Untimed catch-up cycles between the changed and the 304 phase.
+                    "settling_cycles": settling,
                     "rows": rows,
                 }
             finally:
@@ -181,6 +187,13 @@ def markdown(result: dict[str, Any]) -> str:
         f"{result['feeds']:,} feeds on PostgreSQL, each worker claiming {result['claim']} "
         f"at a time, concurrency {result['concurrency']} per worker"
         + ("" if result["stories"] else ", story grouping OFF")
+        + "."
+    )
+    head += (
+        " Untimed catch-up cycles before each 304 phase (1 = nothing left behind): "
+        + ", ".join(
+            f"{k} worker(s): {'never settled' if v is None else v}" for k, v in result["settling_cycles"].items()
+        )
         + "."
     )
     if result["setup_errors"]:

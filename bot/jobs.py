@@ -18,6 +18,7 @@ from bot.delivery.sender import (
 )
 from bot.polling import PollContext, dispatch_due_feeds
 from bot.services import Services
+from bot.tasks import drain_tasks
 from db.repo import items as item_repo
 
 log = logging.getLogger("storywatch.jobs")
@@ -58,14 +59,7 @@ class InFlight:
 
     async def drain(self, grace: float) -> None:
         """Wait up to ``grace`` seconds for running jobs, then cancel the rest."""
-        pending = [t for t in self.tasks if not t.done()]
-        if not pending:
-            return
-        _done, still = await asyncio.wait(pending, timeout=grace)
-        for task in still:
-            task.cancel()
-        if still:
-            await asyncio.wait(still, timeout=2)
+        await drain_tasks(self.tasks, grace)
 
 
 def poll_tick_seconds(interval: float) -> float:

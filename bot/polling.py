@@ -36,6 +36,7 @@ from bot.ingest import AlertDecider, FollowRef, identity_for, plan_item, to_rows
 from bot.metrics import Metrics
 from bot.settings import Settings
 from bot.story_book import StoryBook
+from bot.tasks import drain_tasks
 from db.engine import SessionFactory
 from db.models import Feed
 from db.repo import deliveries as delivery_repo
@@ -165,14 +166,7 @@ async def _poll_and_notify(ctx: PollContext, feed: Feed) -> FeedOutcome:
 
 async def drain_polls(ctx: PollContext, grace: float) -> None:
     """Shutdown: let running polls finish for ``grace`` seconds, then cancel the rest."""
-    pending = [task for task in ctx.in_flight if not task.done()]
-    if not pending:
-        return
-    _done, still = await asyncio.wait(pending, timeout=grace)
-    for task in still:
-        task.cancel()
-    if still:
-        await asyncio.wait(still, timeout=2)
+    await drain_tasks(ctx.in_flight, grace)
 
 
 async def poll_feed(ctx: PollContext, feed: Feed) -> FeedOutcome:

@@ -29,18 +29,23 @@ def shared_dir() -> Path:
     return SHARED
 
 
-async def _create_pg_database(admin_url: str) -> tuple[str, str]:
+async def _admin_connection(admin_url: str):  # type: ignore[no-untyped-def]
     import asyncpg
 
     url = make_url(admin_url)
-    name = f"sw_test_{uuid.uuid4().hex[:12]}"
-    conn = await asyncpg.connect(
+    return await asyncpg.connect(
         host=url.host or "127.0.0.1",
         port=url.port or 5432,
         user=url.username or "postgres",
         password=url.password,
         database=url.database or "test",
     )
+
+
+async def _create_pg_database(admin_url: str) -> tuple[str, str]:
+    url = make_url(admin_url)
+    name = f"sw_test_{uuid.uuid4().hex[:12]}"
+    conn = await _admin_connection(admin_url)
     try:
         await conn.execute(f'CREATE DATABASE "{name}"')
     finally:
@@ -49,16 +54,7 @@ async def _create_pg_database(admin_url: str) -> tuple[str, str]:
 
 
 async def _drop_pg_database(admin_url: str, name: str) -> None:
-    import asyncpg
-
-    url = make_url(admin_url)
-    conn = await asyncpg.connect(
-        host=url.host or "127.0.0.1",
-        port=url.port or 5432,
-        user=url.username or "postgres",
-        password=url.password,
-        database=url.database or "test",
-    )
+    conn = await _admin_connection(admin_url)
     try:
         await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:

@@ -14,68 +14,46 @@ from __future__ import annotations
 
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
-_TRACKING_PREFIXES = ("utm_", "mc_", "pk_", "at_", "ga_")
-_TRACKING_PARAMS = frozenset(
-    {
-        "fbclid",
-        "gclid",
-        "dclid",
-        "msclkid",
-        "igshid",
-        "ocid",
-        "cmpid",
-        "cmp",
-        "ref",
-        "ref_src",
-        "referrer",
-        "src",
-        "source",
-        "share",
-        "smid",
-        "smtyp",
-        "rss",
-        "feed",
-        "yptr",
-        "ito",
-        "guccounter",
-        "_ga",
-        "s_cid",
-        "ns_mchannel",
-        "ns_source",
-        "ns_campaign",
-        "ns_linkname",
-        "ns_fee",
-    }
+from bot.feeds import dedup
+
+# Parameters that never identify an article, beyond the click trackers the dedup key
+# already drops (feeds.dedup.TRACKING_PARAMETERS): grouping may be looser than dedup.
+_STORY_ONLY_PARAMS = frozenset(
+    {"ref", "referrer", "src", "source", "share", "smid", "smtyp", "rss", "feed", "yptr", "ito", "guccounter"}
 )
+_STORY_ONLY_PREFIXES = ("mc_", "at_", "ga_", "ns_")
 _HOST_PREFIXES = ("www.", "m.", "amp.", "mobile.")
-_DEFAULT_PORTS = {"http": 80, "https": 443}
 # Longer "links" are junk or hostile; they would bloat the stored fingerprint.
 MAX_LINK_LENGTH = 2048
 
 
 def _is_tracking(key: str) -> bool:
     lowered = key.lower()
-    return lowered in _TRACKING_PARAMS or lowered.startswith(_TRACKING_PREFIXES)
+    return lowered in _STORY_ONLY_PARAMS or lowered.startswith(_STORY_ONLY_PREFIXES)
 
 
 def canonical_link(url: str | None) -> str | None:
-    """``host/path?query`` in canonical form, or None for a missing/non-article link."""
+    """``host/path?query`` in canonical form, or None for a missing/non-article link.
+
+    Builds on the dedup key's canonical link (scheme, case, default port, fragment,
+    click trackers) and folds further what only grouping may ignore: scheme, mobile
+    and AMP hosts, trailing slashes and "/amp" paths, referral parameters.
+    """
     if not url or len(url) > MAX_LINK_LENGTH:
         return None
     try:
-        parts = urlsplit(url.strip())
+        parts = urlsplit(dedup.canonical_link(url))
         port = parts.port
     except ValueError:
         return None
-    scheme = parts.scheme.lower()
     host = (parts.hostname or "").rstrip(".")
-    if scheme not in _DEFAULT_PORTS or not host:
+    if parts.scheme not in ("http", "https") or not host:
         return None
     for prefix in _HOST_PREFIXES:
         if host.startswith(prefix) and host.count(".") > 1:
             host = host[len(prefix) :]
             break
-    if port is not None and port != _DEFAULT_PORTS[scheme]:
+    if port is not None:
         host = f"{host}:{port}"
     path = parts.path.rstrip("/")
     if path.endswith("/amp"):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, delete, func, or_, select, update
@@ -195,35 +194,6 @@ async def count_feeds(session: AsyncSession) -> int:
 
 async def delete_feed(session: AsyncSession, feed_id: int) -> None:
     await session.execute(delete(Feed).where(Feed.id == feed_id))
-
-
-@dataclass(frozen=True)
-class FeedHealth:
-    id: int
-    name: str
-    url: str
-    kind: str
-    enabled: bool
-    last_success_at: datetime | None
-    last_error: str | None
-    next_poll_at: datetime
-    disabled_reason: str | None
-    consecutive_failures: int
-
-
-def health_of(feed: Feed, name: str | None = None) -> FeedHealth:
-    return FeedHealth(
-        id=feed.id,
-        name=name or feed.name,
-        url=feed.url,
-        kind=feed.kind,
-        enabled=feed.enabled,
-        last_success_at=feed.last_success_at,
-        last_error=feed.last_error,
-        next_poll_at=feed.next_poll_at,
-        disabled_reason=feed.disabled_reason,
-        consecutive_failures=feed.consecutive_failures,
-    )
 
 
 async def make_all_due(session: AsyncSession, *, now: datetime) -> None:

@@ -232,7 +232,10 @@ async def test_second_outlet_goes_to_the_story_thread_without_a_ping(
     assert not in_thread.get("content")  # no new ping
     # A different Kim Kardashian story is a new alert, not part of the wedding thread.
     await emulator.wait_for(lambda: len(channel_messages(emulator, guild.news_channel_id)) == 2, timeout=30)
-    assert channel_messages(emulator, guild.news_channel_id)[1]["embeds"][0]["title"] == "Kim Kardashian launches new fragrance line"
+    assert (
+        channel_messages(emulator, guild.news_channel_id)[1]["embeds"][0]["title"]
+        == "Kim Kardashian launches new fragrance line"
+    )
     assert len(channel_messages(emulator, thread_id)) == 1
     await emulator.wait_for(
         lambda: (

@@ -44,12 +44,13 @@ class BotConfig:
             "timeout_seconds = 5",
             "failure_floor_seconds = 1",
             "parse_workers = 1",
+            self.polling_extra,
             "[search_feeds]",
             f"enabled = {'true' if self.search_enabled else 'false'}",
             f'template = "{self.search_template}"',
             f"interval_seconds = {self.search_interval}",
             "[logging]",
-            'level = "DEBUG"',
+            f'level = "{self.log_level}"',
         ]
         lines.append(self.extra)
         for name, url in self.feeds:
@@ -87,6 +88,7 @@ class BotProcess:
             "run",
             "--config",
             str(self.config_path),
+            *self.args,
             cwd=self.workdir,
             env=env,
             stdout=log,
