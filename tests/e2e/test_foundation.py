@@ -116,6 +116,8 @@ async def test_follow_alert_latest_and_restart(
     assert len(alerts(emulator, guild.news_channel_id)) == 1
     assert await bot.stop() == 0
     assert "test-token" not in bot.output()
+    database = bot.workdir / "bot.db"
+    assert database.exists() and b"test-token" not in database.read_bytes()
 
 
 async def test_item_published_while_down_is_alerted_after_restart(

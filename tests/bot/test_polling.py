@@ -1,0 +1,194 @@
+"""The poll pipeline with real parts: a local feed server, FeedFetcher, SQLite/PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.fetch.fetcher import FeedFetcher
+from bot.fetch.limits import FetchLimits
+from bot.follow_matcher import FollowMatcher
+from bot.polling import PollContext, poll_due_feeds
+from bot.settings import parse_settings
+from db.engine import SessionFactory
+from db.models import Delivery, Feed, Item
+from db.repo import feeds as feed_repo
+from db.repo import follows as follow_repo
+from tests.support.feed_server import FeedItem, FeedServer
+
+NOW = datetime.now(UTC)
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[FeedServer]:
+    feeds = FeedServer()
+    await feeds.start()
+    try:
+        yield feeds
+    finally:
+        await feeds.stop()
+
+
+@pytest.fixture
+async def fetcher() -> AsyncIterator[FeedFetcher]:
+    # Operator (trusted) feeds on loopback, as config.toml feeds are.
+    feed_fetcher = FeedFetcher(FetchLimits(total_timeout=5, connect_timeout=5), allow_private=True)
+    await feed_fetcher.start()
+    try:
+        yield feed_fetcher
+    finally:
+        await feed_fetcher.close()
+
+
+def context(sessions: SessionFactory, fetcher: FeedFetcher, matcher: FollowMatcher, **polling: object) -> PollContext:
+    extra = "\n".join(f"{k} = {v}" for k, v in polling.items())
+    settings = parse_settings(f"[polling]\ninterval_seconds = 60\n{extra}\n", "test", {})
+    return PollContext(
+        settings=settings, sessions=sessions, fetcher=fetcher, parse_pool=None, matcher=matcher, worker_id="test-worker"
+    )
+
+
+async def add_feed(sessions: SessionFactory, url: str, name: str = "F") -> int:
+    async with sessions.begin() as s:
+        feed = await feed_repo.get_or_create_feed(
+            s, url=url, name=name, kind="config", trusted=True, interval=60, now=NOW
+        )
+        return feed.id
+
+
+async def make_due(sessions: SessionFactory) -> None:
+    async with sessions.begin() as s:
+        await feed_repo.make_all_due(s, now=datetime.now(UTC))
+
+
+async def follow(sessions: SessionFactory, matcher: FollowMatcher, query: str, channel: int = 10) -> None:
+    async with sessions.begin() as s:
+        await follow_repo.add_follow(s, guild_id=1, channel_id=channel, user_id=5, query=query, now=NOW)
+    matcher.add(query)
+
+
+async def count(sessions: SessionFactory, model: type) -> int:
+    async with sessions() as s:
+        return int(await s.scalar(select(func.count()).select_from(model)) or 0)
+
+
+def article(n: int, title: str, *, guid: str | None = None, link: str | None = None, minutes_ago: int = 1) -> FeedItem:
+    return FeedItem(
+        title=title,
+        link=link or f"https://pub.test/a/{n}",
+        guid=guid or f"g{n}",
+        published=datetime.now(UTC) - timedelta(minutes=minutes_ago),
+    )
+
+
+async def test_baseline_then_new_items_alert_once(
+    sessions: SessionFactory, server: FeedServer, fetcher: FeedFetcher
+) -> None:
+    matcher = FollowMatcher()
+    await follow(sessions, matcher, "oscars")
+    await add_feed(sessions, server.set_feed("f.xml", [article(1, "Oscars: the nominees")]))
+    ctx = context(sessions, fetcher, matcher)
+    [first] = await poll_due_feeds(ctx)
+    assert first.status == "baseline" and first.new_items == 1 and first.queued == 0
+    server.set_feed("f.xml", [article(2, "Oscars: the winners"), article(1, "Oscars: the nominees")])
+    await make_due(sessions)
+    [second] = await poll_due_feeds(ctx)
+    assert (second.new_items, second.queued) == (1, 1)
+    await make_due(sessions)
+    [third] = await poll_due_feeds(ctx)
+    assert third.status == "unchanged"  # a 304: nothing parsed, nothing stored
+    assert await count(sessions, Delivery) == 1
+
+
+async def test_guid_date_and_tracking_churn_never_make_a_new_item(
+    sessions: SessionFactory, server: FeedServer, fetcher: FeedFetcher
+) -> None:
+    matcher = FollowMatcher()
+    await follow(sessions, matcher, "grammys")
+    await add_feed(sessions, server.set_feed("f.xml", []))
+    ctx = context(sessions, fetcher, matcher)
+    await poll_due_feeds(ctx)
+    server.set_feed("f.xml", [article(1, "Grammys host named", link="https://pub.test/grammys")])
+    await make_due(sessions)
+    await poll_due_feeds(ctx)
+    for churned in (
+        article(1, "Grammys host named", link="https://pub.test/grammys", minutes_ago=30),  # pubDate changed
+        article(1, "Grammys host named", guid="new-guid", link="https://pub.test/grammys"),  # guid changed
+        article(1, "Grammys host named", guid="newer", link="https://PUB.test/grammys?utm_source=rss#top"),
+    ):
+        server.set_feed("f.xml", [churned])
+        await make_due(sessions)
+        [outcome] = await poll_due_feeds(ctx)
+        assert outcome.new_items == 0, churned
+    assert await count(sessions, Delivery) == 1
+
+
+async def test_one_article_through_two_feeds_is_one_alert(
+    sessions: SessionFactory, server: FeedServer, fetcher: FeedFetcher
+) -> None:
+    matcher = FollowMatcher()
+    await follow(sessions, matcher, "beyonce")
+    await add_feed(sessions, server.set_feed("a.xml", []), "A")
+    await add_feed(sessions, server.set_feed("b.xml", []), "B")
+    ctx = context(sessions, fetcher, matcher)
+    await poll_due_feeds(ctx)
+    server.set_feed("a.xml", [article(1, "Beyonce tour", link="https://pub.test/beyonce?utm_medium=a")])
+    server.set_feed("b.xml", [article(9, "Beyoncé tour!", guid="other", link="https://pub.test/beyonce?fbclid=x")])
+    await make_due(sessions)
+    outcomes = await poll_due_feeds(ctx)
+    assert sorted(o.new_items for o in outcomes) == [1, 1]  # each feed stores its copy…
+    assert await count(sessions, Delivery) == 1  # …but the channel hears of it once
+
+
+async def test_old_items_are_stored_but_not_alerted(
+    sessions: SessionFactory, server: FeedServer, fetcher: FeedFetcher
+) -> None:
+    matcher = FollowMatcher()
+    await follow(sessions, matcher, "cannes")
+    await add_feed(sessions, server.set_feed("f.xml", []))
+    ctx = context(sessions, fetcher, matcher)
+    await poll_due_feeds(ctx)
+    server.set_feed("f.xml", [article(1, "Cannes jury named", minutes_ago=60 * 50)])
+    await make_due(sessions)
+    [outcome] = await poll_due_feeds(ctx)
+    assert (outcome.new_items, outcome.queued) == (1, 0)
+
+
+async def test_500_streak_disables_and_410_disables_at_once(
+    sessions: SessionFactory, server: FeedServer, fetcher: FeedFetcher
+) -> None:
+    failing = await add_feed(sessions, server.set_raw("down.xml", b"boom", status=500), "Down")
+    gone = await add_feed(sessions, server.set_raw("gone.xml", b"", status=410), "Gone")
+    ctx = context(sessions, fetcher, FollowMatcher(), disable_after_failures=3)
+    for _ in range(3):
+        await make_due(sessions)
+        await poll_due_feeds(ctx)
+    async with sessions() as s:
+        down, removed = await s.get(Feed, failing), await s.get(Feed, gone)
+    assert down is not None and removed is not None
+    assert not down.enabled and "3 failures in a row" in (down.disabled_reason or "")
+    assert down.consecutive_failures == 3 and "500" in (down.last_error or "")
+    assert not removed.enabled and "410" in (removed.disabled_reason or "")
+    assert server.hits("gone.xml") == 1
+
+
+async def test_failure_backs_off_and_success_resets(
+    sessions: SessionFactory, server: FeedServer, fetcher: FeedFetcher
+) -> None:
+    feed_id = await add_feed(sessions, server.set_raw("f.xml", b"x", status=503))
+    ctx = context(sessions, fetcher, FollowMatcher(), failure_floor_seconds=60)
+    before = datetime.now(UTC)
+    await poll_due_feeds(ctx)
+    async with sessions() as s:
+        feed = await s.get(Feed, feed_id)
+    assert feed is not None and feed.next_poll_at >= before + timedelta(seconds=50)
+    server.set_feed("f.xml", [article(1, "Back")])
+    await make_due(sessions)
+    await poll_due_feeds(ctx)
+    async with sessions() as s:
+        feed = await s.get(Feed, feed_id)
+    assert feed is not None and feed.consecutive_failures == 0 and feed.last_error is None
+    assert await count(sessions, Item) == 1
