@@ -192,7 +192,14 @@ class FeedServerProcess:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
+    def check_alive(self) -> None:
+        """Raise if the server process is gone (a dead server would look like failing feeds)."""
+        if self._process is None or not self._process.is_alive():
+            code = None if self._process is None else self._process.exitcode
+            raise RuntimeError(f"the feed server process is not running (exit code {code})")
+
     def _control(self) -> aiohttp.ClientSession:
+        self.check_alive()
         if self._session is None or self._session.closed:
             self._session = aiohttp.ClientSession(base_url=f"http://127.0.0.1:{self.port}", trust_env=False)
         return self._session

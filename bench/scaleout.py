@@ -23,16 +23,10 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from bench.common import feed_url, markdown_table
+from bench.cycles import catch_up, first_poll_until_done, make_due
 from bench.feedserver import FeedServerProcess
 from bench.pg import admin_url, fresh_database
-from bench.pipeline import (
-    add_feeds,
-    catch_up,
-    first_poll_until_done,
-    make_due,
-    open_services,
-    poll_settings,
-)
+from bench.pipeline import add_feeds, open_services, poll_settings
 from bench.scaleout_worker import worker_main
 
 WORKER_COUNTS = (1, 2, 4)
@@ -161,7 +155,7 @@ def _row(
 
 
 def run(quick: bool, *, feeds: int | None = None, stories: bool = True) -> dict[str, Any]:
-    return asyncio.run(run_async(feeds or (300 if quick else 2_000), stories=stories))
+    return asyncio.run(run_async(feeds or (300 if quick else 1_000), stories=stories))
 
 
 def markdown(result: dict[str, Any]) -> str:
@@ -211,7 +205,7 @@ def markdown(result: dict[str, Any]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--quick", action="store_true", help="300 feeds instead of 2,000")
+    parser.add_argument("--quick", action="store_true", help="300 feeds instead of 1,000")
     parser.add_argument("--feeds", type=int, default=None)
     parser.add_argument("--no-stories", action="store_true", help="poll without story grouping (diagnosis)")
     args = parser.parse_args()

@@ -13,13 +13,8 @@ from collections import Counter
 from multiprocessing.connection import Connection
 from typing import Any
 
-from bench.pipeline import (
-    loopback_fetcher,
-    open_services,
-    poll_context,
-    poll_settings,
-    settle_strays,
-)
+from bench.cycles import settle_strays
+from bench.pipeline import loopback_fetcher, open_services, poll_context, poll_settings
 from bot.polling import FeedOutcome, poll_due_feeds
 from bot.services import Services
 

@@ -82,6 +82,7 @@ class StorywatchMixin:
             alerts=services.settings.alerts,
             metrics=services.metrics,
             lease=timedelta(seconds=services.settings.alerts.claim_lease_seconds),
+            check_membership=not services.settings.discord.members_intent,
         )
         poll = PollContext(
             settings=services.settings,

@@ -98,6 +98,16 @@ class DiscordTransport:
     async def edit_embed(self, channel_id: int, message_id: int, embed: dict[str, object]) -> None:
         await _call(self._message(channel_id, message_id).edit(embed=discord.Embed.from_dict(embed)))
 
+    async def is_member(self, guild_id: int, user_id: int) -> bool | None:
+        guild = self._client.get_guild(guild_id)
+        if guild is not None and guild.get_member(user_id) is not None:
+            return True
+        try:
+            await _call(self._client.http.get_member(guild_id, user_id))
+        except SendFailure as failure:
+            return False if failure.status == 404 else None
+        return True
+
     async def notify_member(self, guild_id: int, user_id: int, text: str) -> bool:
         """A DM; when DMs are closed, the server's system channel if the bot may post there."""
         try:

@@ -67,6 +67,9 @@ class SendContext:
     # Long enough for a batch in one rate-limited channel (5 per 5 s); short enough that a
     # crashed worker's claims are taken over within a minute.
     lease: timedelta = timedelta(seconds=50)
+    # Without the Server Members intent the bot never hears that a member left, so it asks
+    # Discord before mentioning anyone; members who left lose their follows there.
+    check_membership: bool = False
 
 
 def article_view(item: Item, feed_name: str, queries: tuple[str, ...]) -> ArticleView:
@@ -218,7 +221,7 @@ async def _deliver_alert(
     policy: AlertPolicy,
 ) -> str:
     queries = tuple(q for q in row.queries.split("\n") if q)
-    user_ids = [int(u) for u in row.user_ids.split()]
+    user_ids = await _still_members(ctx, row.guild_id, [int(u) for u in row.user_ids.split()])
     embed = embed_for(item, feed_name, queries)
     quiet = in_quiet_hours(ctx.clock(), policy.quiet_hours, policy.timezone)
     # Quiet hours: post, but ping nobody; the pings are gathered when they end.
@@ -276,6 +279,21 @@ async def _deliver_alert(
         extra={"guild_id": row.guild_id, "channel_id": row.channel_id, "delivery_id": row.id},
     )
     return "sent"
+
+
+async def _still_members(ctx: SendContext, guild_id: int, user_ids: list[int]) -> list[int]:
+    if not ctx.check_membership:
+        return user_ids
+    present: list[int] = []
+    for user_id in user_ids:
+        member = await ctx.transport.is_member(guild_id, user_id)
+        if member is False:
+            async with ctx.sessions.begin() as session:
+                await follow_repo.remove_member(session, guild_id=guild_id, user_id=user_id)
+            log.info("follower left the server; follows dropped", extra={"guild_id": guild_id})
+            continue
+        present.append(user_id)  # None (could not tell): mention rather than lose the alert
+    return present
 
 
 async def _deliver_in_thread(ctx: SendContext, row: Delivery, item: Item, feed_name: str, story: ChannelStory) -> str:

@@ -50,6 +50,10 @@ class AlertTransport(Protocol):
 
     async def edit_embed(self, channel_id: int, message_id: int, embed: dict[str, object]) -> None: ...
 
+    async def is_member(self, guild_id: int, user_id: int) -> bool | None:
+        """Whether the user is still in the server; None when Discord could not say."""
+        ...
+
     async def notify_member(self, guild_id: int, user_id: int, text: str) -> bool:
         """Tell one member something privately (DM, else the server's system channel)."""
         ...

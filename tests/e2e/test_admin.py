@@ -208,3 +208,22 @@ async def test_member_rate_limit_and_leave_cleanup(
     assert "No follows" in listing.text()
     still = await run(emulator, guild, guild.owner_id, "follows", {"member": bob})
     assert "bob topic" in still.text()
+
+
+async def test_without_the_members_intent_leavers_are_checked_before_a_mention(
+    emulator: DiscordEmulator, feeds: FeedServer, start_bot: BotFactory
+) -> None:
+    guild = emulator.standard_guild()
+    url = feeds.set_feed("f.xml", [])
+    await start_bot(feeds=[("F", url)], members_intent=False)
+    await emulator.wait_for(lambda: feeds.hits("f.xml") >= 2, timeout=30)
+    alice, bob = guild.member_ids
+    for user in (alice, bob):
+        await run(emulator, guild, user, "follow", {"query": "eurovision"})
+    await emulator.member_remove(guild.guild_id, alice)  # the bot is not told: no intent
+    feeds.set_feed("f.xml", [FeedItem("Eurovision final tonight", "https://n.test/e", "e")])
+    await emulator.wait_for(lambda: len(emulator.messages(guild.news_channel_id)) == 1, timeout=30)
+    alert = emulator.messages(guild.news_channel_id)[0]
+    assert f"<@{bob}>" in alert["content"] and f"<@{alice}>" not in alert["content"]
+    listing = await run(emulator, guild, guild.owner_id, "follows", {"member": alice})
+    assert "No follows" in listing.text()

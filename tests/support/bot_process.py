@@ -23,6 +23,7 @@ class BotConfig:
     extra: str = ""  # more TOML appended verbatim (whole sections)
     polling_extra: str = ""  # more keys inside [polling]
     log_level: str = "DEBUG"
+    members_intent: bool = True
     search_enabled: bool = False
     search_template: str = "http://127.0.0.1:9/search?q={query}"
     search_interval: float = 1.0
@@ -33,6 +34,7 @@ class BotConfig:
             f'api_base = "{self.api_base}"',
             f'gateway_url = "{self.gateway_url}"',
             "guild_ready_timeout = 0.5",
+            f"members_intent = {'true' if self.members_intent else 'false'}",
         ]
         if self.dev_guild_id:
             lines.append(f"dev_guild_id = {self.dev_guild_id}")
