@@ -22,8 +22,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.delivery.timing import digest_due
 from bot.errors import FeedError, FeedParseError, HTTPStatusError
-from bot.feeds.model import ParsedFeed
-from bot.feeds.parser import parse_feed
 from bot.fetch.fetcher import FeedFetcher, FetchResult
 from bot.fetch.schedule import (
     PollPolicy,
@@ -32,9 +30,12 @@ from bot.fetch.schedule import (
     should_disable,
 )
 from bot.follow_matcher import FollowMatcher
-from bot.ingest import AlertDecider, FollowRef, identity_for, plan_item, to_rows
+from bot.ingest import AlertDecider, FollowRef, identity_for, plan_item
 from bot.metrics import Metrics
+from bot.prepare import PreparedFeed, prepare_feed
+from bot.records import ItemRow
 from bot.settings import Settings
+from bot.stories.grouper import OpenStory
 from bot.story_book import StoryBook
 from bot.tasks import drain_tasks
 from db.engine import SessionFactory
@@ -171,6 +172,20 @@ async def drain_polls(ctx: PollContext, grace: float) -> None:
 
 async def poll_feed(ctx: PollContext, feed: Feed) -> FeedOutcome:
     """Poll one feed; every failure is recorded on the feed, never raised to the cycle."""
+    try:
+        return await _poll_feed(ctx, feed)
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:  # e.g. the database was busy: this feed retries, the rest go on
+        log.warning("poll of a feed failed: %s", exc.__class__.__name__, exc_info=True, extra={"feed_id": feed.id})
+        try:
+            return await _record_failure(ctx, feed, FeedError(f"internal error: {type(exc).__name__}"), ctx.clock())
+        except Exception:
+            log.exception("could not record a feed's failure; its lease will expire", extra={"feed_id": feed.id})
+            return FeedOutcome(feed.id, feed.url, "failed", error=type(exc).__name__)
+
+
+async def _poll_feed(ctx: PollContext, feed: Feed) -> FeedOutcome:
     started = ctx.clock()
     ctx.metrics.inc("storywatch_polls_total")
     try:
@@ -196,8 +211,8 @@ async def poll_feed(ctx: PollContext, feed: Feed) -> FeedOutcome:
     return await _store(ctx, feed, result, parsed, started)
 
 
-async def _parse(ctx: PollContext, body: bytes, result: FetchResult, now: datetime) -> ParsedFeed:
-    job = partial(parse_feed, body, url=result.final_url, fetched_at=now, content_type=result.content_type)
+async def _parse(ctx: PollContext, body: bytes, result: FetchResult, now: datetime) -> PreparedFeed:
+    job = partial(prepare_feed, body, url=result.final_url, fetched_at=now, content_type=result.content_type)
     loop = asyncio.get_running_loop()
     try:
         return await loop.run_in_executor(ctx.parse_pool, job)
@@ -292,30 +307,45 @@ async def _record_failure(ctx: PollContext, feed: Feed, error: FeedError, now: d
     return FeedOutcome(feed.id, feed.url, status, error=message)
 
 
-async def _store(ctx: PollContext, feed: Feed, result: FetchResult, parsed: ParsedFeed, now: datetime) -> FeedOutcome:
-    rows = to_rows(parsed)
+async def _store(ctx: PollContext, feed: Feed, result: FetchResult, parsed: PreparedFeed, now: datetime) -> FeedOutcome:
     decider = AlertDecider(
         now=now,
         max_age=timedelta(hours=ctx.settings.polling.max_item_age_hours),
         baseline=not feed.baseline_done,
     )
     outcome = FeedOutcome(feed.id, feed.url, "baseline" if decider.baseline else "new")
+    # Read, then think, then write: no CPU work happens while the write lock is held.
+    async with ctx.sessions() as session:
+        fresh = await item_repo.unseen(session, feed.id, parsed.rows)
+    stories: list[OpenStory] = []
+    if ctx.stories is not None and fresh and not ctx.dry_run:
+        prints = dict(zip((row.keys[0] for row in parsed.rows), parsed.fingerprints, strict=True))
+        fresh, stories = ctx.stories.assign(fresh, [prints[row.keys[0]] for row in fresh])
+    hits: dict[str, set[str]] = {}
+    if len(ctx.matcher):
+        for row in fresh:
+            if decider.should_alert(row.published_at):
+                found = ctx.matcher.match(row.title, row.summary, row.categories)
+                if found:
+                    hits[row.keys[0]] = found
     async with _transaction(ctx) as session:
-        fresh = await item_repo.unseen(session, feed.id, rows)
-        if ctx.stories is not None and fresh and not ctx.dry_run:
-            fresh = await ctx.stories.assign(session, fresh, now=now)
         inserted = await item_repo.record_items(session, feed.id, fresh, now=now)
         outcome.new_items = len(inserted)
         ctx.metrics.inc("storywatch_items_stored_total", len(inserted))
-        alertable = [(item_id, row) for item_id, row in inserted if decider.should_alert(row.published_at)]
-        if alertable and len(ctx.matcher):
-            new = await _queue_matches(ctx, session, feed, alertable, now, outcome)
-            outcome.queued = new
+        matched = [(item_id, row, hits[row.keys[0]]) for item_id, row in inserted if row.keys[0] in hits]
+        if matched:
+            outcome.queued = await _queue_matches(ctx, session, feed, matched, now, outcome)
         values = _success_values(ctx, feed, result, now, changed=bool(inserted), ttl=parsed.ttl_seconds)
         values.update(body_hash=result.body_sha256, baseline_done=True, guid_stable=parsed.guid_stable)
         if parsed.title and not feed.title:
             values["title"] = parsed.title[:500]
         await _release(session, ctx, feed, values)
+    if stories:
+        try:
+            async with ctx.sessions.begin() as session:
+                await StoryBook.save(session, stories)
+        except Exception:  # grouping state is a cache for restarts: never fail a poll for it
+            log.warning("could not save story state", exc_info=True, extra={"feed_id": feed.id})
     if inserted:
         log.info(
             "feed polled: %d new items, %d alerts queued",
@@ -330,17 +360,12 @@ async def _queue_matches(
     ctx: PollContext,
     session: AsyncSession,
     feed: Feed,
-    alertable: list[tuple[int, Any]],
+    hits: list[tuple[int, ItemRow, set[str]]],
     now: datetime,
     outcome: FeedOutcome,
 ) -> int:
-    matched: dict[int, set[str]] = {}
-    for item_id, row in alertable:
-        hits = ctx.matcher.match(row.title, row.summary, row.categories)
-        if hits:
-            matched[item_id] = hits
-    if not matched:
-        return 0
+    matched: dict[int, set[str]] = {item_id: found for item_id, _row, found in hits}
+    alertable = [(item_id, row) for item_id, row, _found in hits]
     ctx.metrics.inc("storywatch_matches_total", len(matched))
     queries = set().union(*matched.values())
     follows = [
@@ -352,9 +377,9 @@ async def _queue_matches(
     new: list[delivery_repo.NewDelivery] = []
     digests: list[digest_repo.NewDigestEntry] = []
     zones: dict[int, str] = {}
-    for item_id, hits in matched.items():
+    for item_id, found in matched.items():
         identity = identity_for(rows[item_id].article_key, item_id)
-        plan = plan_item(follows, visible_guilds=visible, matched=hits)
+        plan = plan_item(follows, visible_guilds=visible, matched=found)
         for alert in plan.channels:
             new.append(
                 delivery_repo.NewDelivery(

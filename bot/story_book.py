@@ -1,9 +1,10 @@
 """Story grouping at ingest: the in-memory grouper, persisted so restarts keep stories.
 
-Each stored item gets a ``story_id``. The grouper's open stories are saved in the
-``stories`` table in the same transaction as the items, and loaded at startup.
-Several worker processes each keep their own grouper; they converge through the
-table on restart (a known limit, see the README).
+Each stored item gets a ``story_id``. Assignment is in memory (no I/O, so no database
+transaction waits on it); the touched stories are saved afterwards in their own short
+transaction, in a fixed order so concurrent workers never deadlock on them. Several
+worker processes each keep their own grouper; they converge through the table on
+restart (a known limit, see the README).
 """
 
 from __future__ import annotations
@@ -11,12 +12,13 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Hashable, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.records import ItemRow
-from bot.stories.fingerprint import fingerprint
+from bot.stories.fingerprint import StoryFingerprint
 from bot.stories.grouper import OpenStory, StoryGrouper
 from db.repo import stories as story_repo
 
@@ -43,19 +45,20 @@ class StoryBook:
         self.grouper.load(stories)
         return len(stories)
 
-    async def assign(self, session: AsyncSession, rows: Sequence[ItemRow], *, now: datetime) -> list[ItemRow]:
-        """The rows with their story ids set; the touched stories are saved."""
-        from dataclasses import replace
-
+    def assign(
+        self, rows: Sequence[ItemRow], prints: Sequence[StoryFingerprint]
+    ) -> tuple[list[ItemRow], list[OpenStory]]:
+        """The rows with their story ids set, and the stories to save."""
         out: list[ItemRow] = []
         touched: dict[str, OpenStory] = {}
-        for row in rows:
-            published = min(row.published_at or now, now)
-            fp = fingerprint(row.title, row.summary, row.article_key or row.link, published)
+        for row, fp in zip(rows, prints, strict=True):
             assignment = self.grouper.assign(row.keys[0], fp)
             story = self.grouper.get(assignment.story_id)
             if story is not None:
                 touched[story.story_id] = story
             out.append(replace(row, story_id=assignment.story_id))
-        await story_repo.save_stories(session, [(s.story_id, s.to_json(), s.last_seen) for s in touched.values()])
-        return out
+        return out, [touched[key] for key in sorted(touched)]
+
+    @staticmethod
+    async def save(session: AsyncSession, stories: Sequence[OpenStory]) -> None:
+        await story_repo.save_stories(session, [(s.story_id, s.to_json(), s.last_seen) for s in stories])

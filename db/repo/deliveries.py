@@ -42,13 +42,11 @@ async def enqueue(session: AsyncSession, deliveries: Sequence[NewDelivery], *, n
             "next_attempt_at": now,
             "created_at": now,
         }
-        for d in deliveries
+        # A fixed order: two workers queueing the same article for a channel never deadlock.
+        for d in sorted(deliveries, key=lambda d: (d.channel_id, d.article_identity))
     ]
-    queued = 0
-    for start in range(0, len(values), 200):
-        stmt = insert_ignore(session, Delivery).values(values[start : start + 200]).returning(Delivery.id)
-        queued += len((await session.execute(stmt)).all())
-    return queued
+    result = await session.execute(insert_ignore(session, Delivery).returning(Delivery.id), values)
+    return len(result.all())
 
 
 async def claim_due(

@@ -45,14 +45,15 @@ async def record_items(
 ) -> list[tuple[int, ItemRow]]:
     """Store rows and their keys; return (item id, row) for the rows actually inserted.
 
-    Rows must come from ``unseen`` in the same transaction; the unique constraints still
-    make a race with another worker harmless (its copy wins, ours is skipped).
+    Rows come from ``unseen``; the unique constraints make a race with another worker
+    that stored the same item meanwhile harmless (its copy wins, ours is skipped).
+    Statements are executed "many" with one parameter set per row, so they compile once
+    and stay cached, whatever the batch size.
     """
     if not rows:
         return []
     key_values = [{"feed_id": feed_id, "dedup_key": key, "seen_at": now} for row in rows for key in row.keys]
-    for start in range(0, len(key_values), 300):
-        await session.execute(insert_ignore(session, SeenKey).values(key_values[start : start + 300]))
+    await session.execute(insert_ignore(session, SeenKey), key_values)
     values = [
         {
             "feed_id": feed_id,
@@ -75,12 +76,8 @@ async def record_items(
         for row in rows
     ]
     by_key = {row.keys[0]: row for row in rows}
-    inserted: list[tuple[int, ItemRow]] = []
-    for start in range(0, len(values), 200):
-        stmt = insert_ignore(session, Item).values(values[start : start + 200])
-        result = await session.execute(stmt.returning(Item.id, Item.dedup_key))
-        inserted.extend((item_id, by_key[key]) for item_id, key in result)
-    return inserted
+    result = await session.execute(insert_ignore(session, Item).returning(Item.id, Item.dedup_key), values)
+    return [(item_id, by_key[key]) for item_id, key in result]
 
 
 async def get_items(session: AsyncSession, ids: Sequence[int]) -> dict[int, Item]:
