@@ -10,7 +10,7 @@ from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.errors import FeedError, FeedParseError, LimitExceeded, StorywatchError
+from bot.errors import AdminError, FeedError, FeedParseError, LimitExceeded
 from bot.feeds.model import ParsedFeed
 from bot.feeds.parser import parse_feed
 from bot.fetch.fetcher import FeedFetcher
@@ -22,10 +22,6 @@ from db.repo import deliveries as delivery_repo
 from db.repo import feeds as feed_repo
 from db.repo import follows as follow_repo
 from db.repo import guild_settings as guild_repo
-
-
-class AdminError(StorywatchError):
-    """An admin action that cannot be done as asked; the message says why."""
 
 
 def utcnow() -> datetime:

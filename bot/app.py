@@ -27,10 +27,6 @@ def point_discord_at(settings: Settings) -> None:
     discord.VoiceClient.warn_nacl = False  # a text-only bot: no voice warnings at startup
 
 
-class LoginRefused(Exception):
-    pass
-
-
 async def run_bot(settings: Settings, token: str) -> int:
     """Run until SIGTERM/SIGINT or a fatal error; returns the process exit code."""
     point_discord_at(settings)

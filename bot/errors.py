@@ -14,7 +14,10 @@ StorywatchError
 │   └── OpmlError          an OPML import is oversize, malformed, unsafe or not OPML
 ├── QueryError             a follow query that cannot be parsed (has .fragment)
 ├── LimitExceeded          a per-member/per-server limit was reached
+├── NotAllowed             the server's settings or the member's rights forbid it
+├── AdminError             an admin action that cannot be done as asked (says why)
 └── DeliveryError          an alert could not be delivered (has .permanent)
+    └── SendFailure        one Discord request failed (has .status, .code, .retry_after)
 """
 
 from __future__ import annotations
@@ -99,3 +102,19 @@ class DeliveryError(StorywatchError):
     def __init__(self, message: str, *, permanent: bool = False) -> None:
         super().__init__(message)
         self.permanent = permanent
+
+
+class AdminError(StorywatchError):
+    """An admin action that cannot be done as asked; the message says why."""
+
+
+class SendFailure(DeliveryError):
+    """A send that did not succeed, classified from the HTTP answer (or lack of one)."""
+
+    def __init__(
+        self, message: str, *, status: int | None, code: int | None = None, retry_after: float | None = None
+    ) -> None:
+        super().__init__(message, permanent=status in (403, 404))
+        self.status = status  # None: timeout or connection error (the outcome is unknown)
+        self.code = code
+        self.retry_after = retry_after

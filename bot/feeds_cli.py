@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from bot import admin_service
-from bot.errors import FeedError
+from bot.errors import AdminError, FeedError
 from bot.opml import OpmlFeed, export_opml, parse_opml
 from bot.services import build_services
 from bot.settings import Settings
@@ -45,7 +45,7 @@ async def import_feeds(settings: Settings, path: Path, *, guild_id: int) -> int:
                     url=entry.url,
                     name=entry.name,
                 )
-            except (admin_service.AdminError, FeedError) as exc:
+            except (AdminError, FeedError) as exc:
                 failures += 1
                 print(f"failed  {entry.url}: {exc}")
                 continue

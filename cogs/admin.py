@@ -11,7 +11,7 @@ from discord.ext import commands
 
 from bot import admin_service
 from bot.catalog import CatalogFeed, load_catalog
-from bot.errors import FeedError
+from bot.errors import AdminError, FeedError
 from bot.opml import OpmlFeed, export_opml, parse_opml
 from bot.services import Services
 from cogs.render import feed_lines, settings_text, status_text
@@ -182,7 +182,7 @@ class AdminCog(commands.Cog):
                 url=url,
                 name=name,
             )
-        except (admin_service.AdminError, FeedError) as exc:
+        except (AdminError, FeedError) as exc:
             return f"⚠️ {exc}"
         heads = "\n".join(f"• {discord.utils.escape_markdown(h)}" for h in preview.headlines) or "(no items yet)"
         verb = "already had" if preview.already_added else "added"

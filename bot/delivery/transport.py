@@ -5,24 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from bot.errors import DeliveryError
+from bot.errors import SendFailure
 
-
-class SendFailure(DeliveryError):
-    """A send that did not succeed, classified from the HTTP answer (or lack of one)."""
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        status: int | None,
-        code: int | None = None,
-        retry_after: float | None = None,
-    ) -> None:
-        super().__init__(message, permanent=status in (403, 404))
-        self.status = status  # None: timeout or connection error (the outcome is unknown)
-        self.code = code
-        self.retry_after = retry_after
+__all__ = ["AlertTransport", "SendFailure"]
 
 
 class AlertTransport(Protocol):

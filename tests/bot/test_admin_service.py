@@ -12,7 +12,8 @@ from collections.abc import AsyncIterator
 import pytest
 from aiohttp import web
 
-from bot.admin_service import AdminError, add_server_feed
+from bot.admin_service import add_server_feed
+from bot.errors import AdminError
 from bot.settings import parse_settings
 from db.engine import SessionFactory
 from tests.bot.fetch.helpers import FetcherFactory, loopback_counts_as_public
