@@ -26,7 +26,6 @@ import asyncio
 import contextlib
 import multiprocessing
 import os
-import socket
 import threading
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -38,13 +37,12 @@ from multiprocessing.connection import Connection
 import aiohttp
 import psutil  # type: ignore[import-untyped]
 from aiohttp import web
-from aiohttp.abc import AbstractResolver, ResolveResult
 
+from bench.common import BENCH_DOMAIN, LoopbackResolver
 from bot.fetch.fetcher import FeedFetcher
 from bot.fetch.limits import FetchLimits
 from bot.fetch.netguard import IPAddress, is_public_address
 
-BENCH_DOMAIN = ".bench.test"
 ITEMS_PER_FEED = 20
 
 
@@ -115,29 +113,6 @@ def _wait_for_close(conn: Connection) -> None:
 
 
 # -- client side ---------------------------------------------------------------------
-
-
-class BenchResolver(AbstractResolver):
-    """Every *.bench.test name is 127.0.0.1; anything else does not resolve."""
-
-    async def resolve(
-        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
-    ) -> list[ResolveResult]:
-        if not host.endswith(BENCH_DOMAIN):
-            raise OSError(f"{host} is not a benchmark host")
-        return [
-            ResolveResult(
-                hostname=host,
-                host="127.0.0.1",
-                port=port,
-                family=socket.AF_INET,
-                proto=0,
-                flags=socket.AI_NUMERICHOST,
-            )
-        ]
-
-    async def close(self) -> None:
-        return None
 
 
 def loopback_allowed(ip: IPAddress) -> bool:
@@ -224,7 +199,7 @@ async def bench_fetcher(urls: Sequence[str], concurrency: int, rss: PeakRss) -> 
         return FeedFetcher(
             limits,
             allow_private=False,
-            resolver=BenchResolver(),
+            resolver=LoopbackResolver(),
             is_allowed_address=loopback_allowed,
         )
 
@@ -247,7 +222,7 @@ async def bench_fetcher(urls: Sequence[str], concurrency: int, rss: PeakRss) -> 
 
 async def bench_bare(urls: Sequence[str], concurrency: int, rss: PeakRss) -> list[PhaseResult]:
     etags: list[str] = [""] * len(urls)
-    connector = aiohttp.TCPConnector(resolver=BenchResolver(), force_close=True, limit=concurrency)
+    connector = aiohttp.TCPConnector(resolver=LoopbackResolver(), force_close=True, limit=concurrency)
     async with aiohttp.ClientSession(connector=connector) as session:
 
         async def fetch_fresh(index: int, url: str) -> int:
