@@ -50,18 +50,30 @@ async def enqueue(session: AsyncSession, deliveries: Sequence[NewDelivery], *, n
 
 
 async def claim_due(
-    session: AsyncSession, *, now: datetime, worker: str, lease: timedelta, limit: int
+    session: AsyncSession, *, now: datetime, worker: str, lease: timedelta, limit: int, per_channel: int = 5
 ) -> list[Delivery]:
-    """Claim pending deliveries whose time has come, skipping paused channels."""
+    """Claim pending deliveries whose time has come, skipping paused channels.
+
+    At most ``per_channel`` rows per channel (Discord lets a channel take about five
+    messages per five seconds), so a backlog in one channel never starves the others.
+    """
     paused = select(ChannelState.channel_id).where(ChannelState.paused.is_(True))
-    stmt = (
-        select(Delivery)
+    due = (
+        select(
+            Delivery.id,
+            func.row_number().over(partition_by=Delivery.channel_id, order_by=Delivery.id).label("rank"),
+        )
         .where(
             Delivery.status == "pending",
             Delivery.next_attempt_at <= now,
             or_(Delivery.lease_until.is_(None), Delivery.lease_until < now),
             Delivery.channel_id.not_in(paused),
         )
+        .subquery()
+    )
+    stmt = (
+        select(Delivery)
+        .where(Delivery.id.in_(select(due.c.id).where(due.c.rank <= per_channel)))
         .order_by(Delivery.id)
         .limit(limit)
     )

@@ -164,13 +164,13 @@ async def test_burst_of_50_gives_at_most_the_cap_plus_one_summary(
     url = feeds.set_feed("f.xml", [])
     await start_bot(
         feeds=[("F", url)],
-        extra='[alerts]\nstory_mode = "separate"\nmax_per_window = 10\nwindow_seconds = 8\n',
+        extra='[alerts]\nstory_mode = "separate"\nmax_per_window = 10\nwindow_seconds = 20\n',
     )
     await ready_feed(emulator, feeds, "f.xml")
     await follow(emulator, guild, guild.member_ids[0], "festival")
     burst = [item(n, f"Festival lineup news number {n}: band {n} confirmed") for n in range(50)]
     feeds.set_feed("f.xml", burst)
-    await emulator.wait_for(lambda: len(channel_messages(emulator, guild.news_channel_id)) >= 11, timeout=40)
+    await emulator.wait_for(lambda: len(channel_messages(emulator, guild.news_channel_id)) >= 11, timeout=60)
     await ready_feed(emulator, feeds, "f.xml")
     messages = channel_messages(emulator, guild.news_channel_id)
     alerts = [m for m in messages if m.get("embeds")]

@@ -91,3 +91,16 @@ async def test_sent_rows_are_marked_for_latest(sessions: SessionFactory) -> None
         assert await repo.alerted_items(s, 10, [item_id]) == {item_id}
         assert await repo.alerted_items(s, 11, [item_id]) == set()
         assert await repo.pending_count(s) == 0
+
+
+async def test_claims_are_fair_across_channels(sessions: SessionFactory) -> None:
+    item_id = await make_item(sessions)
+    backlog = [new(item_id, 10, identity=f"https://a.test/{n}") for n in range(20)]
+    async with sessions.begin() as s:
+        await repo.enqueue(
+            s, [*backlog, new(item_id, 11, "https://b.test/1"), new(item_id, 11, "https://b.test/2")], now=NOW
+        )
+    async with sessions.begin() as s:
+        claimed = await repo.claim_due(s, now=NOW, worker="a", lease=timedelta(seconds=30), limit=10)
+    per_channel = {c: sum(1 for r in claimed if r.channel_id == c) for c in (10, 11)}
+    assert per_channel == {10: 5, 11: 2}  # a backlog in one channel does not starve the other
