@@ -161,7 +161,3 @@ def group_by_channel(
 
 def identity_for(article_key: str | None, item_id: int) -> str:
     return article_key or f"item:{item_id}"
-
-
-def chunk(seq: Sequence[int], size: int) -> list[Sequence[int]]:
-    return [seq[i : i + size] for i in range(0, len(seq), size)]

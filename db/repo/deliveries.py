@@ -143,11 +143,6 @@ async def pending_count(session: AsyncSession, guild_id: int | None = None) -> i
     return int(await session.scalar(stmt) or 0)
 
 
-async def next_due_at(session: AsyncSession) -> datetime | None:
-    stmt = select(func.min(Delivery.next_attempt_at)).where(Delivery.status == "pending")
-    return await session.scalar(stmt)
-
-
 async def alerted_items(session: AsyncSession, channel_id: int, item_ids: Sequence[int]) -> set[int]:
     """Which of these items were already alerted in this channel (for /latest marks)."""
     if not item_ids:

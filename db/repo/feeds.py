@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.dialect import insert_ignore, is_postgres
@@ -137,10 +137,6 @@ async def url_taken(session: AsyncSession, url: str, *, except_id: int) -> bool:
     return found is not None
 
 
-async def feed_by_id(session: AsyncSession, feed_id: int) -> Feed | None:
-    return await session.get(Feed, feed_id)
-
-
 async def feeds_for_guild(session: AsyncSession, guild_id: int) -> list[tuple[Feed, str]]:
     """The feeds a server sees: config feeds, its own feeds and its follows' search feeds."""
     own = select(GuildFeed.feed_id).where(GuildFeed.guild_id == guild_id)
@@ -160,10 +156,6 @@ async def feeds_for_guild(session: AsyncSession, guild_id: int) -> list[tuple[Fe
         (await session.execute(select(GuildFeed.feed_id, GuildFeed.name).where(GuildFeed.guild_id == guild_id))).all()
     )
     return [(feed, names.get(feed.id, feed.name)) for feed in rows]
-
-
-async def feed_ids_for_guild(session: AsyncSession, guild_id: int) -> list[int]:
-    return [feed.id for feed, _ in await feeds_for_guild(session, guild_id)]
 
 
 async def guilds_seeing_feed(session: AsyncSession, feed: Feed) -> set[int] | None:
@@ -186,14 +178,6 @@ async def disable_orphan_search_feeds(session: AsyncSession) -> int:
         .values(enabled=False, disabled_reason="no follows use this search any more")
     )
     return int(result.rowcount)  # type: ignore[attr-defined]
-
-
-async def count_feeds(session: AsyncSession) -> int:
-    return int(await session.scalar(select(func.count()).select_from(Feed)) or 0)
-
-
-async def delete_feed(session: AsyncSession, feed_id: int) -> None:
-    await session.execute(delete(Feed).where(Feed.id == feed_id))
 
 
 async def make_all_due(session: AsyncSession, *, now: datetime) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy import delete, func, select, update
@@ -134,10 +134,6 @@ async def bump_follows_version(session: AsyncSession) -> None:
 
 async def follows_version(session: AsyncSession) -> int:
     return int(await session.scalar(select(Meta.value).where(Meta.key == FOLLOWS_VERSION)) or 0)
-
-
-def channel_ids(follows: Sequence[Follow]) -> set[int]:
-    return {f.channel_id for f in follows}
 
 
 async def channel_followers(session: AsyncSession, channel_id: int) -> list[int]:

@@ -80,12 +80,6 @@ async def record_items(
     return [(item_id, by_key[key]) for item_id, key in result]
 
 
-async def get_items(session: AsyncSession, ids: Sequence[int]) -> dict[int, Item]:
-    if not ids:
-        return {}
-    return {item.id: item for item in await session.scalars(select(Item).where(Item.id.in_(list(ids))))}
-
-
 async def recent_items(session: AsyncSession, feed_ids: Sequence[int], *, limit: int, offset: int = 0) -> list[Item]:
     stmt = (
         select(Item)
