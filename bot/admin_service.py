@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 from concurrent.futures import Executor
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.clock import utcnow
 from bot.errors import AdminError, FeedError, FeedParseError, LimitExceeded
 from bot.feeds.model import ParsedFeed
 from bot.feeds.parser import parse_feed
@@ -22,10 +23,6 @@ from db.repo import deliveries as delivery_repo
 from db.repo import feeds as feed_repo
 from db.repo import follows as follow_repo
 from db.repo import guild_settings as guild_repo
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)

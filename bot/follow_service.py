@@ -7,9 +7,10 @@ function opens its own transaction (one session per interaction).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from urllib.parse import quote_plus
 
+from bot.clock import utcnow
 from bot.errors import LimitExceeded, NotAllowed
 from bot.follow_matcher import FollowMatcher
 from bot.query.document import MatchDoc
@@ -24,10 +25,6 @@ from db.repo import feeds as feed_repo
 from db.repo import follows as follow_repo
 from db.repo import guild_settings as guild_repo
 from db.repo import items as item_repo
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)

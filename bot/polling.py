@@ -14,12 +14,13 @@ from collections.abc import AsyncIterator, Callable
 from concurrent.futures import Executor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.clock import utcnow
 from bot.delivery.timing import digest_due
 from bot.errors import FeedError, FeedParseError, HTTPStatusError
 from bot.fetch.fetcher import FeedFetcher, FetchResult
@@ -48,10 +49,6 @@ from db.repo import guild_settings as guild_repo
 from db.repo import items as item_repo
 
 log = logging.getLogger("storywatch.poll")
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass

@@ -16,8 +16,9 @@ import logging
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
+from bot.clock import utcnow
 from bot.delivery.decide import backoff, decide_failure
 from bot.delivery.policy import AlertPolicy, FloodWindow, outlets_line, story_is_open
 from bot.delivery.render import (
@@ -48,10 +49,6 @@ from db.repo import stories as story_repo
 
 log = logging.getLogger("storywatch.deliver")
 ARCHIVED_THREAD = 50083
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass
@@ -201,7 +198,7 @@ async def _deliver_one(ctx: SendContext, row: Delivery, articles: dict[int, tupl
         async with ctx.sessions() as session:
             story = await story_repo.channel_story(session, row.channel_id, item.story_id)
         if story is not None and story_is_open(story.last_article_at, now, policy):
-            return await _deliver_in_thread(ctx, row, item, feed_name, story)
+            return await _deliver_in_thread(ctx, row, item, feed_name, story, policy)
     async with ctx.sessions() as session:
         start, count = await delivery_repo.flood_window(session, row.channel_id)
     admitted, window = FloodWindow(start, count).admit(now, policy)
@@ -298,12 +295,13 @@ async def _still_members(ctx: SendContext, guild_id: int, user_ids: list[int]) -
     return present
 
 
-async def _deliver_in_thread(ctx: SendContext, row: Delivery, item: Item, feed_name: str, story: ChannelStory) -> str:
+async def _deliver_in_thread(
+    ctx: SendContext, row: Delivery, item: Item, feed_name: str, story: ChannelStory, policy: AlertPolicy
+) -> str:
     """Later coverage: a message in the story's thread; only members not yet pinged are."""
     queries = tuple(q for q in row.queries.split("\n") if q)
     pinged = {int(u) for u in story.pinged_user_ids.split()}
     new_users = [int(u) for u in row.user_ids.split() if int(u) not in pinged]
-    policy = await policy_for(ctx, row.guild_id)
     held: list[int] = []
     if new_users and in_quiet_hours(ctx.clock(), policy.quiet_hours, policy.timezone):
         held, new_users = new_users, []
