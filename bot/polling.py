@@ -33,6 +33,7 @@ from bot.fetch.schedule import (
 from bot.follow_matcher import FollowMatcher
 from bot.ingest import AlertDecider, FollowRef, identity_for, plan_item
 from bot.metrics import Metrics
+from bot.poll_outcomes import OutcomeWriter
 from bot.prepare import PreparedFeed, prepare_feed
 from bot.records import ItemRow
 from bot.settings import Settings
@@ -66,6 +67,11 @@ class PollContext:
     dry_run: bool = False  # `storywatch poll --once`: report, queue nothing
     stories: StoryBook | None = None  # groups coverage into stories (None: no grouping)
     in_flight: set[asyncio.Task[FeedOutcome]] = field(default_factory=set)
+    outcomes: OutcomeWriter | None = None  # built from sessions and worker_id unless given
+
+    def __post_init__(self) -> None:
+        if self.outcomes is None:
+            self.outcomes = OutcomeWriter(self.sessions, self.worker_id)
 
 
 @dataclass
@@ -82,7 +88,7 @@ class FeedOutcome:
 @asynccontextmanager
 async def _transaction(ctx: PollContext) -> AsyncIterator[AsyncSession]:
     """A write transaction; in a dry run it is rolled back, so trying a config changes nothing."""
-    async with ctx.sessions() as session, session.begin():
+    async with ctx.sessions.begin() as session:
         yield session
         if ctx.dry_run:
             session.expunge_all()  # keep the loaded rows usable after the rollback
@@ -254,16 +260,20 @@ def _success_values(
 
 async def _record_unchanged(ctx: PollContext, feed: Feed, result: FetchResult, now: datetime) -> FeedOutcome:
     values = _success_values(ctx, feed, result, now, changed=False, ttl=None)
-    async with _transaction(ctx) as session:
-        await _release(session, ctx, feed, values)
+    await _release(ctx, feed, values)
     return FeedOutcome(feed.id, feed.url, "unchanged")
 
 
-async def _release(session: AsyncSession, ctx: PollContext, feed: Feed, values: dict[str, Any]) -> None:
-    if "url" in values and await feed_repo.url_taken(session, values["url"], except_id=feed.id):
-        values.pop("url")  # the new address is already a feed of its own
-    if not await feed_repo.release_feed(session, feed.id, ctx.worker_id, values) and not ctx.dry_run:
-        log.warning("lost the lease on a feed while polling it", extra={"feed_id": feed.id})
+async def _release(ctx: PollContext, feed: Feed, values: dict[str, Any]) -> None:
+    """Record an outcome that stores no items: batched with the other polls finishing now."""
+    if ctx.dry_run or ctx.outcomes is None:  # a dry run writes nothing
+        return
+    if not await ctx.outcomes.release(feed.id, values):
+        _lost_lease(feed)
+
+
+def _lost_lease(feed: Feed) -> None:
+    log.warning("lost the lease on a feed while polling it", extra={"feed_id": feed.id})
 
 
 async def _record_failure(ctx: PollContext, feed: Feed, error: FeedError, now: datetime) -> FeedOutcome:
@@ -299,8 +309,7 @@ async def _record_failure(ctx: PollContext, feed: Feed, error: FeedError, now: d
         message,
         extra={"feed_id": feed.id, "failures": failures, "next_in": round(delay)},
     )
-    async with _transaction(ctx) as session:
-        await _release(session, ctx, feed, values)
+    await _release(ctx, feed, values)
     return FeedOutcome(feed.id, feed.url, status, error=message)
 
 
@@ -336,7 +345,9 @@ async def _store(ctx: PollContext, feed: Feed, result: FetchResult, parsed: Prep
         values.update(body_hash=result.body_sha256, baseline_done=True, guid_stable=parsed.guid_stable)
         if parsed.title and not feed.title:
             values["title"] = parsed.title[:500]
-        await _release(session, ctx, feed, values)
+        # Written with the items, in the same transaction: a crash keeps both or neither.
+        if await feed_repo.release_feeds(session, ctx.worker_id, [(feed.id, values)]) and not ctx.dry_run:
+            _lost_lease(feed)
     if stories:
         try:
             async with ctx.sessions.begin() as session:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy import event
@@ -16,7 +19,45 @@ from sqlalchemy.pool import NullPool
 
 from bot.errors import ConfigError
 
-SessionFactory = async_sessionmaker[AsyncSession]
+
+class SessionFactory:
+    """Sessions to read with (``sessions()``) and write transactions (``sessions.begin()``).
+
+    SQLite allows one writer at a time, and its busy handler is neither fair nor prompt:
+    waiters sleep and retry, and under a burst of polls some starved past the busy timeout
+    ("database is locked"). So on SQLite this process's write transactions queue on one
+    FIFO lock instead, and reach SQLite one after another. PostgreSQL needs no such lock.
+    """
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self._make = async_sessionmaker(engine, expire_on_commit=False)
+        self._serialize_writes = engine.dialect.name == "sqlite"
+        self._write_lock = asyncio.Lock()
+        self._writer: asyncio.Task[Any] | None = None
+
+    def __call__(self) -> AsyncSession:
+        return self._make()
+
+    @asynccontextmanager
+    async def begin(self) -> AsyncIterator[AsyncSession]:
+        """A write transaction: committed when the block ends, rolled back if it raises."""
+        async with self._writing(), self._make() as session, session.begin():
+            yield session
+
+    @asynccontextmanager
+    async def _writing(self) -> AsyncIterator[None]:
+        task = asyncio.current_task()
+        # A transaction opened inside another by the same task must not wait for itself.
+        if not self._serialize_writes or (task is not None and self._writer is task):
+            yield
+            return
+        async with self._write_lock:
+            self._writer = task
+            try:
+                yield
+            finally:
+                self._writer = None
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -60,7 +101,7 @@ def make_engine(url: str, *, echo: bool = False) -> AsyncEngine:
 
 
 def make_session_factory(engine: AsyncEngine) -> SessionFactory:
-    return async_sessionmaker(engine, expire_on_commit=False)
+    return SessionFactory(engine)
 
 
 async def db_reachable(engine: AsyncEngine) -> bool:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
+from typing import cast
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import Table, and_, bindparam, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.dialect import insert_ignore, is_postgres
@@ -122,17 +123,47 @@ async def claim_due_feeds(
     return feeds
 
 
-async def release_feed(session: AsyncSession, feed_id: int, worker: str, values: dict[str, object]) -> bool:
-    """Write a poll's outcome and drop the lease, only if ``worker`` still holds it."""
-    result = await session.execute(
-        update(Feed)
-        .where(Feed.id == feed_id, Feed.claimed_by == worker)
-        .values(**values, claimed_by=None, lease_until=None)
-    )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+FEEDS = cast(Table, Feed.__table__)  # Core table: bulk updates without ORM bookkeeping
 
 
-async def url_taken(session: AsyncSession, url: str, *, except_id: int) -> bool:
+async def release_feeds(
+    session: AsyncSession, worker: str, outcomes: Sequence[tuple[int, Mapping[str, object]]]
+) -> set[int]:
+    """Write polls' outcomes (feed id, new column values) and drop their leases, for the
+    feeds ``worker`` still holds; returns the ids it no longer held, which are left alone.
+
+    One executemany per shape of outcome (success, failure, moved...), not a statement
+    per feed: a cycle's outcomes are written together.
+    """
+    if not outcomes:
+        return set()
+    ids = [feed_id for feed_id, _values in outcomes]
+    held = set(await session.scalars(select(Feed.id).where(Feed.id.in_(ids), Feed.claimed_by == worker)))
+    by_shape: dict[tuple[str, ...], list[dict[str, object]]] = {}
+    moved_to: set[object] = set()
+    for feed_id, values in outcomes:
+        if feed_id not in held:
+            continue
+        if "url" in values:
+            if values["url"] in moved_to or await _url_taken(session, str(values["url"]), except_id=feed_id):
+                values = {k: v for k, v in values.items() if k != "url"}  # the new address is a feed of its own
+            moved_to.add(values.get("url"))
+        params: dict[str, object] = {f"new_{key}": value for key, value in values.items()}
+        params["feed_id"] = feed_id
+        by_shape.setdefault(tuple(sorted(values)), []).append(params)
+    for columns, rows in by_shape.items():
+        stmt = (
+            update(FEEDS)
+            .where(FEEDS.c.id == bindparam("feed_id"), FEEDS.c.claimed_by == worker)
+            .values(
+                {**{column: bindparam(f"new_{column}") for column in columns}, "claimed_by": None, "lease_until": None}
+            )
+        )
+        await session.execute(stmt, rows)
+    return set(ids) - held
+
+
+async def _url_taken(session: AsyncSession, url: str, *, except_id: int) -> bool:
     found = await session.scalar(select(Feed.id).where(Feed.url == url, Feed.id != except_id))
     return found is not None
 

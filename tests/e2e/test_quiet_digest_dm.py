@@ -38,15 +38,18 @@ async def test_quiet_hours_hold_pings_and_a_daily_digest_arrives(
 ) -> None:
     guild = emulator.standard_guild()
     now = datetime.now(UTC)
-    digest_at = (now + timedelta(minutes=1)).strftime("%H:%M")
+    # Clock times have minute resolution, so aim 135 s ahead: the digest and the end of quiet hours
+    # then fall 75-135 s from now, after the setup and the alerts below (which take well under 60 s).
+    # Aiming a minute ahead left as little as a few seconds, and the digest went to tomorrow.
+    digest_at = f"{now + timedelta(seconds=135):%H:%M}"
     await start_bot(
         feeds=[("F", feeds.set_feed("f.xml", []))],
         extra=MANY + f'[alerts]\ndigest_time = "{digest_at}"\nstory_mode = "separate"\n',
     )
     await emulator.wait_for(lambda: feeds.hits("f.xml") >= 2, timeout=30)
     alice, bob = guild.member_ids
-    # Quiet hours from a minute ago until the minute after next.
-    quiet = f"{(now - timedelta(minutes=1)):%H:%M}-{(now + timedelta(minutes=2)):%H:%M}"
+    # Quiet hours from a minute ago until the digest's minute.
+    quiet = f"{(now - timedelta(minutes=1)):%H:%M}-{digest_at}"
     settings = await emulator.slash_command(
         guild.guild_id, guild.news_channel_id, guild.owner_id, "settings", {"quiet_hours": quiet}
     )

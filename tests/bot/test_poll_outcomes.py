@@ -1,0 +1,85 @@
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import event, select
+
+from bot.poll_outcomes import OutcomeWriter
+from db.engine import SessionFactory
+from db.models import Feed
+from db.repo import feeds as feed_repo
+
+NOW = datetime(2026, 5, 1, tzinfo=UTC)
+
+
+async def claimed_feeds(sessions: SessionFactory, count: int, worker: str = "w1") -> list[int]:
+    async with sessions.begin() as s:
+        for n in range(count):
+            await feed_repo.get_or_create_feed(
+                s, url=f"http://f.test/{n}", name=f"F{n}", kind="config", trusted=True, interval=60, now=NOW
+            )
+    async with sessions.begin() as s:
+        claimed = await feed_repo.claim_due_feeds(s, now=NOW, worker=worker, lease=timedelta(minutes=2), limit=count)
+    return [f.id for f in claimed]
+
+
+async def test_outcomes_finishing_together_share_one_transaction(sessions: SessionFactory) -> None:
+    ids = await claimed_feeds(sessions, 60)
+    commits = 0
+
+    def count(_connection: object) -> None:
+        nonlocal commits
+        commits += 1
+
+    event.listen(sessions.engine.sync_engine, "commit", count)
+    writer = OutcomeWriter(sessions, "w1", max_batch=25)
+    later = NOW + timedelta(minutes=1)
+    results = await asyncio.gather(*(writer.release(i, {"next_poll_at": later, "etag": f"e{i}"}) for i in ids))
+    event.remove(sessions.engine.sync_engine, "commit", count)
+    assert results == [True] * 60
+    assert commits == 3  # 60 outcomes in batches of at most 25, not 60 transactions
+    async with sessions() as s:
+        rows = (await s.execute(select(Feed.id, Feed.etag, Feed.claimed_by, Feed.next_poll_at))).all()
+    assert sorted(rows) == [(i, f"e{i}", None, later) for i in sorted(ids)]
+
+
+async def test_a_lost_lease_is_reported_and_not_written(sessions: SessionFactory) -> None:
+    [mine, taken] = await claimed_feeds(sessions, 2)
+    async with sessions.begin() as s:  # the lease ran out and another worker took the feed
+        await s.execute(Feed.__table__.update().where(Feed.id == taken).values(claimed_by="w2"))
+    writer = OutcomeWriter(sessions, "w1")
+    assert await asyncio.gather(writer.release(mine, {"etag": "a"}), writer.release(taken, {"etag": "b"})) == [
+        True,
+        False,
+    ]
+    async with sessions() as s:
+        assert dict((await s.execute(select(Feed.id, Feed.etag))).all()) == {mine: "a", taken: None}
+
+
+async def test_a_failed_write_reaches_every_poll_in_its_batch_and_the_next_batch_still_runs(
+    sessions: SessionFactory,
+) -> None:
+    [first, second, third] = await claimed_feeds(sessions, 3)
+    writer = OutcomeWriter(sessions, "w1")
+    bad = asyncio.gather(
+        writer.release(first, {"etag": "a"}), writer.release(second, {"no_such_column": 1}), return_exceptions=True
+    )
+    outcomes = await bad
+    assert all(isinstance(o, Exception) for o in outcomes)
+    assert await writer.release(third, {"etag": "c"}) is True
+    async with sessions() as s:
+        assert dict((await s.execute(select(Feed.id, Feed.etag))).all()) == {first: None, second: None, third: "c"}
+
+
+async def test_a_cancelled_poll_does_not_break_the_batch(sessions: SessionFactory) -> None:
+    [first, second] = await claimed_feeds(sessions, 2)
+    writer = OutcomeWriter(sessions, "w1")
+    doomed = asyncio.create_task(writer.release(first, {"etag": "a"}))
+    kept = asyncio.create_task(writer.release(second, {"etag": "b"}))
+    await asyncio.sleep(0)
+    doomed.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await doomed
+    assert await kept is True

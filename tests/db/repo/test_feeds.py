@@ -1,0 +1,80 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
+
+from db.engine import SessionFactory
+from db.models import Feed
+from db.repo import feeds as repo
+
+NOW = datetime(2026, 5, 1, tzinfo=UTC)
+LEASE = timedelta(minutes=2)
+
+
+async def add_feeds(sessions: SessionFactory, count: int) -> list[int]:
+    async with sessions.begin() as s:
+        feeds = [
+            await repo.get_or_create_feed(
+                s, url=f"http://f.test/{n}", name=f"F{n}", kind="config", trusted=True, interval=60, now=NOW
+            )
+            for n in range(count)
+        ]
+        return [f.id for f in feeds]
+
+
+async def feed(sessions: SessionFactory, feed_id: int) -> Feed:
+    async with sessions() as s:
+        found = await s.get(Feed, feed_id)
+        assert found is not None
+        return found
+
+
+async def test_claims_are_exclusive_until_the_lease_ends(sessions: SessionFactory) -> None:
+    ids = await add_feeds(sessions, 3)
+    async with sessions.begin() as s:
+        mine = await repo.claim_due_feeds(s, now=NOW, worker="a", lease=LEASE, limit=2)
+    async with sessions.begin() as s:
+        theirs = await repo.claim_due_feeds(s, now=NOW, worker="b", lease=LEASE, limit=10)
+    assert len(mine) == 2 and [f.id for f in theirs] == [i for i in ids if i not in {f.id for f in mine}]
+    async with sessions.begin() as s:  # after the lease, a crashed worker's feeds are taken over
+        late = await repo.claim_due_feeds(s, now=NOW + LEASE + timedelta(seconds=1), worker="b", lease=LEASE, limit=10)
+    assert sorted(f.id for f in late) == ids
+
+
+async def test_release_writes_each_outcome_and_skips_lost_leases(sessions: SessionFactory) -> None:
+    ids = await add_feeds(sessions, 4)
+    async with sessions.begin() as s:
+        await repo.claim_due_feeds(s, now=NOW, worker="a", lease=LEASE, limit=3)
+    later = NOW + timedelta(minutes=5)
+    ok = {"next_poll_at": later, "consecutive_failures": 0, "etag": '"v2"'}
+    failed = {"next_poll_at": later, "consecutive_failures": 3, "last_error": "HTTP 503"}
+    async with sessions.begin() as s:
+        lost = await repo.release_feeds(s, "a", [(ids[0], ok), (ids[1], failed), (ids[3], ok)])
+    assert lost == {ids[3]}  # never claimed by "a": not written
+    first, second, untouched = [await feed(sessions, i) for i in (ids[0], ids[1], ids[3])]
+    assert (first.etag, first.next_poll_at, first.claimed_by, first.lease_until) == ('"v2"', later, None, None)
+    assert (second.consecutive_failures, second.last_error, second.etag) == (3, "HTTP 503", None)
+    assert untouched.etag is None and untouched.next_poll_at == NOW
+    still_claimed = await feed(sessions, ids[2])
+    assert still_claimed.claimed_by == "a"
+
+
+async def test_a_move_to_an_address_already_watched_keeps_the_old_address(sessions: SessionFactory) -> None:
+    ids = await add_feeds(sessions, 3)
+    async with sessions.begin() as s:
+        await repo.claim_due_feeds(s, now=NOW, worker="a", lease=LEASE, limit=3)
+    async with sessions.begin() as s:
+        lost = await repo.release_feeds(
+            s,
+            "a",
+            [
+                (ids[0], {"url": "http://f.test/2"}),  # taken by feed 2
+                (ids[1], {"url": "http://moved.test/x"}),
+                (ids[2], {"url": "http://moved.test/x"}),  # taken by feed 1 in this same batch
+            ],
+        )
+    assert lost == set()
+    async with sessions() as s:
+        urls = list(await s.scalars(select(Feed.url).order_by(Feed.id)))
+    assert urls == ["http://f.test/0", "http://moved.test/x", "http://f.test/2"]
