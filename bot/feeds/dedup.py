@@ -90,10 +90,13 @@ def canonical_link(url: str) -> str:
     scheme = parts.scheme.lower()
     if scheme not in _DEFAULT_PORTS or not parts.netloc:
         return stripped
+    netloc = _canonical_netloc(parts.netloc, scheme)
+    if not netloc:  # "http://:/x": no host after all
+        return stripped
     canonical = urlunsplit(
         (
             scheme,
-            _canonical_netloc(parts.netloc, scheme),
+            netloc,
             _normalized_escapes(parts.path) or "/",
             _canonical_query(parts.query),
             "",

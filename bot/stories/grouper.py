@@ -110,7 +110,9 @@ class StoryGrouper:
         self._make_story_id = make_story_id
         self._exhaustive = exhaustive
         self._stories: dict[str, OpenStory] = {}
-        self._index = TokenIndex()
+        self._index = TokenIndex()  # title and summary words of the representatives
+        self._title_index = TokenIndex()  # their title words only
+        self._event_index = TokenIndex()  # their title words that are not names
         self._links: dict[str, set[str]] = {}  # canonical link -> open stories with it
         self._expiry: list[tuple[datetime, str]] = []  # (last_seen, id); lazy deletion
         self._clock: datetime | None = None  # newest published seen
@@ -191,7 +193,22 @@ class StoryGrouper:
     def _candidates(self, fp: StoryFingerprint) -> Iterable[str]:
         if self._exhaustive:
             return list(self._stories)
-        found = set(self._index.candidates(fp.tokens, self._thresholds.min_shared_tokens(fp)))
+        # Every same-story decision needs an event word in both titles: a shared title word
+        # that is not a name on both sides. So first the stories sharing one (names like
+        # "Kardashian" are in thousands of titles; event words are rarer), then the title
+        # bound, else - with a summary - the title+summary bound, counted per story.
+        thresholds = self._thresholds
+        names = fp.name_tokens
+        with_event = set(self._title_index.candidates(fp.title_token_set - names, 1))
+        with_event.update(self._event_index.candidates(fp.title_token_set & names, 1))
+        title_bound = thresholds.min_shared_title_tokens(fp)
+        full_bound = thresholds.min_shared_full_tokens(fp) if fp.has_summary else None
+        found = {
+            story_id
+            for story_id in with_event
+            if self._title_index.shared_with(story_id, fp.title_token_set) >= title_bound
+            or (full_bound is not None and self._index.shared_with(story_id, fp.tokens) >= full_bound)
+        }
         if fp.link is not None:
             found |= self._links.get(fp.link, set())
         # Sorted so that the comparison order never depends on set iteration order.
@@ -238,7 +255,11 @@ class StoryGrouper:
         self._stories[story.story_id] = updated
         if dropped is not None:
             self._index.remove(story.story_id, dropped.tokens)
+            self._title_index.remove(story.story_id, dropped.title_token_set)
+            self._event_index.remove(story.story_id, dropped.title_token_set - dropped.name_tokens)
         self._index.add(story.story_id, fp.tokens)
+        self._title_index.add(story.story_id, fp.title_token_set)
+        self._event_index.add(story.story_id, fp.title_token_set - fp.name_tokens)
         if updated.last_seen != story.last_seen:
             heapq.heappush(self._expiry, (updated.last_seen, story.story_id))
 
@@ -268,6 +289,8 @@ class StoryGrouper:
         self._stories[story.story_id] = story
         for rep in story.representatives:
             self._index.add(story.story_id, rep.tokens)
+            self._title_index.add(story.story_id, rep.title_token_set)
+            self._event_index.add(story.story_id, rep.title_token_set - rep.name_tokens)
         for link in story.links:
             self._links.setdefault(link, set()).add(story.story_id)
         heapq.heappush(self._expiry, (story.last_seen, story.story_id))
@@ -275,6 +298,8 @@ class StoryGrouper:
     def _drop(self, story_id: str) -> None:
         story = self._stories.pop(story_id)
         self._index.drop(story_id)
+        self._title_index.drop(story_id)
+        self._event_index.drop(story_id)
         for link in story.links:
             self._discard_link(link, story_id)
 

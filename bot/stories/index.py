@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
+from collections.abc import Set as AbstractSet
 
 
 class TokenIndex:
@@ -52,6 +53,11 @@ class TokenIndex:
         posting.discard(story_id)
         if not posting:
             del self._postings[token]
+
+    def shared_with(self, story_id: str, tokens: AbstractSet[str]) -> int:
+        """How many of ``tokens`` some representative of ``story_id`` holds."""
+        counts = self._story_tokens.get(story_id)
+        return 0 if counts is None else len(counts.keys() & tokens)
 
     def candidates(self, tokens: Iterable[str], min_shared: int) -> dict[str, int]:
         """Stories sharing at least ``min_shared`` of ``tokens`` -> shared count."""

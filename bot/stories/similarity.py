@@ -39,14 +39,17 @@ class Thresholds:
     min_full_event_tokens: int = 2  # min shared non-name tokens in title+summary
     name_conflict: bool = True  # disjoint names -> different stories
 
-    def min_shared_tokens(self, fp: StoryFingerprint) -> int:
-        """A lower bound on the tokens any same-story partner of ``fp`` shares with it
-        (link matches aside): Jaccard >= t implies |A & B| >= t * |A|."""
-        bound = max(self.min_event_tokens, math.ceil(self.title * len(fp.title_tokens) - 1e-9))
-        if fp.has_summary:
-            full_bound = math.ceil(self.full * len(fp.tokens) - 1e-9)
-            bound = min(bound, max(self.min_full_event_tokens, full_bound))
-        return max(1, bound)
+    # Lower bounds for the index (link matches aside). Every same-story decision shares at
+    # least one title word (both rules need an event word in the titles), and then either
+    # the title rule holds, so the titles share min_shared_title_tokens, or the summary
+    # rule does, so title+summary share min_shared_full_tokens: Jaccard >= t implies
+    # |A & B| >= t * |A|.
+
+    def min_shared_title_tokens(self, fp: StoryFingerprint) -> int:
+        return max(1, self.min_event_tokens, math.ceil(self.title * len(fp.title_token_set) - 1e-9))
+
+    def min_shared_full_tokens(self, fp: StoryFingerprint) -> int:
+        return max(1, self.min_full_event_tokens, math.ceil(self.full * len(fp.tokens) - 1e-9))
 
 
 DEFAULT_THRESHOLDS = Thresholds()

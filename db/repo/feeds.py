@@ -106,24 +106,30 @@ async def get_or_create_feed(
 async def claim_due_feeds(
     session: AsyncSession, *, now: datetime, worker: str, lease: timedelta, limit: int
 ) -> list[Feed]:
-    """Claim up to ``limit`` due feeds for ``worker``; others skip them until the lease ends."""
-    free = or_(Feed.lease_until.is_(None), Feed.lease_until < now)
-    stmt = (
-        select(Feed)
-        .where(Feed.enabled.is_(True), Feed.next_poll_at <= now, free)
-        .order_by(Feed.next_poll_at)
+    """Claim up to ``limit`` due feeds for ``worker``; others skip them until the lease ends.
+
+    One UPDATE ... RETURNING over a due-feeds subquery (SKIP LOCKED on PostgreSQL, so
+    workers claiming at once take different feeds). The feeds come back as detached
+    ``Feed`` objects, most overdue first: read-only snapshots, never flushed.
+    """
+    free = or_(FEEDS.c.lease_until.is_(None), FEEDS.c.lease_until < now)
+    due = (
+        select(FEEDS.c.id)
+        .where(FEEDS.c.enabled.is_(True), FEEDS.c.next_poll_at <= now, free)
+        .order_by(FEEDS.c.next_poll_at)
         .limit(limit)
     )
     if is_postgres(session):
-        stmt = stmt.with_for_update(skip_locked=True)
-    feeds = list(await session.scalars(stmt))
-    for feed in feeds:
-        feed.claimed_by, feed.lease_until = worker, now + lease
-    await session.flush()
+        due = due.with_for_update(skip_locked=True)
+    claimed = await session.execute(
+        update(FEEDS)
+        .where(FEEDS.c.id.in_(due.scalar_subquery()))
+        .values(claimed_by=worker, lease_until=now + lease)
+        .returning(*FEEDS.c)
+    )
+    feeds = [Feed(**row._asdict()) for row in claimed]
+    feeds.sort(key=lambda feed: (feed.next_poll_at, feed.id))
     return feeds
-
-
-FEEDS = cast(Table, Feed.__table__)  # Core table: bulk updates without ORM bookkeeping
 
 
 async def release_feeds(
@@ -209,6 +215,9 @@ async def disable_orphan_search_feeds(session: AsyncSession) -> int:
         .values(enabled=False, disabled_reason="no follows use this search any more")
     )
     return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+FEEDS = cast(Table, Feed.__table__)  # Core table: bulk updates without ORM bookkeeping
 
 
 async def make_all_due(session: AsyncSession, *, now: datetime) -> None:

@@ -173,6 +173,10 @@ def test_same_story_implies_the_shared_token_bound(title_a: str, summary_a: str,
     b = fingerprint(title_b, summary_b, None, WHEN)
     pair = score(a, b)
     if pair.title >= DEFAULT_THRESHOLDS.title or pair.full >= DEFAULT_THRESHOLDS.full:
+        shared_title = len(a.title_token_set & b.title_token_set)
         shared = len(a.tokens & b.tokens)
-        assert shared >= DEFAULT_THRESHOLDS.min_shared_tokens(a)
-        assert shared >= DEFAULT_THRESHOLDS.min_shared_tokens(b)
+        for side in (a, b):
+            assert shared_title >= 1
+            assert shared_title >= DEFAULT_THRESHOLDS.min_shared_title_tokens(side) or (
+                side.has_summary and shared >= DEFAULT_THRESHOLDS.min_shared_full_tokens(side)
+            )
