@@ -37,6 +37,7 @@ from bot.poll_outcomes import OutcomeWriter
 from bot.prepare import PreparedFeed, prepare_feed
 from bot.records import ItemRow
 from bot.settings import Settings
+from bot.stories.fingerprint import StoryFingerprint
 from bot.stories.grouper import OpenStory
 from bot.story_book import StoryBook
 from bot.tasks import drain_tasks
@@ -50,6 +51,10 @@ from db.repo import guild_settings as guild_repo
 from db.repo import items as item_repo
 
 log = logging.getLogger("storywatch.poll")
+# Items grouped or matched between yields to the event loop. Fifty items of CPU work at
+# once held up every other task for tens of milliseconds, and with them the write
+# transaction in flight (SQLite's one writer), which waits a loop turn per statement.
+CPU_SLICE = 10
 
 
 @dataclass
@@ -326,21 +331,27 @@ async def _store(ctx: PollContext, feed: Feed, result: FetchResult, parsed: Prep
     stories: list[OpenStory] = []
     if ctx.stories is not None and fresh and not ctx.dry_run:
         prints = dict(zip((row.keys[0] for row in parsed.rows), parsed.fingerprints, strict=True))
-        fresh, stories = ctx.stories.assign(fresh, [prints[row.keys[0]] for row in fresh])
+        fresh, stories = await _assign_stories(ctx.stories, fresh, [prints[row.keys[0]] for row in fresh])
     hits: dict[str, set[str]] = {}
     if len(ctx.matcher):
-        for row in fresh:
+        for index, row in enumerate(fresh, start=1):
             if decider.should_alert(row.published_at):
                 found = ctx.matcher.match(row.title, row.summary, row.categories)
                 if found:
                     hits[row.keys[0]] = found
+            if index % CPU_SLICE == 0:
+                await asyncio.sleep(0)
+    audience = None
+    if hits:  # who sees these items: read now, so the write transaction below only writes
+        async with ctx.sessions() as session:
+            audience = await _audience(ctx, session, feed, set().union(*hits.values()))
     async with _transaction(ctx) as session:
         inserted = await item_repo.record_items(session, feed.id, fresh, now=now)
         outcome.new_items = len(inserted)
         ctx.metrics.inc("storywatch_items_stored_total", len(inserted))
         matched = [(item_id, row, hits[row.keys[0]]) for item_id, row in inserted if row.keys[0] in hits]
-        if matched:
-            outcome.queued = await _queue_matches(ctx, session, feed, matched, now, outcome)
+        if matched and audience is not None:
+            outcome.queued = await _queue_matches(ctx, session, audience, matched, now, outcome)
         values = _success_values(ctx, feed, result, now, changed=bool(inserted), ttl=parsed.ttl_seconds)
         values.update(body_hash=result.body_sha256, baseline_done=True, guid_stable=parsed.guid_stable)
         if parsed.title and not feed.title:
@@ -351,7 +362,7 @@ async def _store(ctx: PollContext, feed: Feed, result: FetchResult, parsed: Prep
     if stories:
         try:
             async with ctx.sessions.begin() as session:
-                await StoryBook.save(session, stories)
+                await StoryBook.save(session, ctx.stories.latest(stories) if ctx.stories else stories)
         except Exception:  # grouping state is a cache for restarts: never fail a poll for it
             log.warning("could not save story state", exc_info=True, extra={"feed_id": feed.id})
     if inserted:
@@ -364,30 +375,60 @@ async def _store(ctx: PollContext, feed: Feed, result: FetchResult, parsed: Prep
     return outcome
 
 
-async def _queue_matches(
-    ctx: PollContext,
-    session: AsyncSession,
-    feed: Feed,
-    hits: list[tuple[int, ItemRow, set[str]]],
-    now: datetime,
-    outcome: FeedOutcome,
-) -> int:
-    matched: dict[int, set[str]] = {item_id: found for item_id, _row, found in hits}
-    alertable = [(item_id, row) for item_id, row, _found in hits]
-    ctx.metrics.inc("storywatch_matches_total", len(matched))
-    queries = set().union(*matched.values())
+@dataclass
+class Audience:
+    """Who may hear of a feed's matched items: the follows of the matched queries, the
+    servers that see the feed (None: all), and the time zones of servers with digests."""
+
+    follows: list[FollowRef]
+    visible: set[int] | None
+    zones: dict[int, str]
+
+
+async def _audience(ctx: PollContext, session: AsyncSession, feed: Feed, queries: set[str]) -> Audience:
     follows = [
         FollowRef(f.guild_id, f.channel_id, f.user_id, f.query, f.delivery, f.dm)
         for f in await follow_repo.follows_for_queries(session, queries)
     ]
     visible = await feed_repo.guilds_seeing_feed(session, feed)
-    rows = dict(alertable)
+    zones = {
+        guild_id: await _guild_zone(ctx, session, guild_id)
+        for guild_id in sorted({f.guild_id for f in follows if f.delivery != "instant"})
+    }
+    return Audience(follows, visible, zones)
+
+
+async def _assign_stories(
+    book: StoryBook, rows: list[ItemRow], prints: list[StoryFingerprint]
+) -> tuple[list[ItemRow], list[OpenStory]]:
+    """Story grouping a slice at a time, yielding to the loop in between."""
+    assigned: list[ItemRow] = []
+    touched: dict[str, OpenStory] = {}
+    for start in range(0, len(rows), CPU_SLICE):
+        done, stories = book.assign(rows[start : start + CPU_SLICE], prints[start : start + CPU_SLICE])
+        assigned += done
+        touched.update((story.story_id, story) for story in stories)
+        await asyncio.sleep(0)
+    return assigned, [touched[key] for key in sorted(touched)]
+
+
+async def _queue_matches(
+    ctx: PollContext,
+    session: AsyncSession,
+    audience: Audience,
+    hits: list[tuple[int, ItemRow, set[str]]],
+    now: datetime,
+    outcome: FeedOutcome,
+) -> int:
+    matched: dict[int, set[str]] = {item_id: found for item_id, _row, found in hits}
+    ctx.metrics.inc("storywatch_matches_total", len(matched))
+    rows = {item_id: row for item_id, row, _found in hits}
     new: list[delivery_repo.NewDelivery] = []
     digests: list[digest_repo.NewDigestEntry] = []
-    zones: dict[int, str] = {}
+    zones = audience.zones
     for item_id, found in matched.items():
         identity = identity_for(rows[item_id].article_key, item_id)
-        plan = plan_item(follows, visible_guilds=visible, matched=found)
+        plan = plan_item(audience.follows, visible_guilds=audience.visible, matched=found)
         for alert in plan.channels:
             new.append(
                 delivery_repo.NewDelivery(
@@ -414,8 +455,6 @@ async def _queue_matches(
                 )
             )
         for ref in plan.digests:
-            if ref.guild_id not in zones:
-                zones[ref.guild_id] = await _guild_zone(ctx, session, ref.guild_id)
             digests.append(
                 digest_repo.NewDigestEntry(
                     guild_id=ref.guild_id,

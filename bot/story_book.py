@@ -59,6 +59,12 @@ class StoryBook:
             out.append(replace(row, story_id=assignment.story_id))
         return out, [touched[key] for key in sorted(touched)]
 
+    def latest(self, stories: Sequence[OpenStory]) -> list[OpenStory]:
+        """The grouper's current state of these stories (other polls may have grown them
+        since), without the ones it has closed meanwhile."""
+        current = (self.grouper.get(story.story_id) for story in stories)
+        return [story for story in current if story is not None]
+
     @staticmethod
     async def save(session: AsyncSession, stories: Sequence[OpenStory]) -> None:
         await story_repo.save_stories(session, [(s.story_id, s.to_json(), s.last_seen) for s in stories])

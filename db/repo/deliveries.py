@@ -45,8 +45,11 @@ async def enqueue(session: AsyncSession, deliveries: Sequence[NewDelivery], *, n
         # A fixed order: two workers queueing the same article for a channel never deadlock.
         for d in sorted(deliveries, key=lambda d: (d.channel_id, d.article_identity))
     ]
-    result = await session.execute(insert_ignore(session, Delivery).returning(Delivery.id), values)
-    return len(result.all())
+    stmt = insert_ignore(session, Delivery)
+    if is_postgres(session):  # asyncpg's executemany has no row count: count what comes back
+        return len((await session.execute(stmt.returning(Delivery.__table__.c.id), values)).all())
+    # SQLite: a plain executemany (no RETURNING round trips) whose row count is the rows inserted.
+    return int((await session.execute(stmt, values)).rowcount)  # type: ignore[attr-defined]
 
 
 async def claim_due(

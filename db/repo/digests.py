@@ -44,7 +44,11 @@ async def add_entries(session: AsyncSession, entries: Sequence[NewDigestEntry], 
     ]
     added = 0
     for start in range(0, len(values), 200):
-        stmt = insert_ignore(session, DigestEntry).values(values[start : start + 200]).returning(DigestEntry.id)
+        stmt = (
+            insert_ignore(session, DigestEntry)
+            .values(values[start : start + 200])
+            .returning(DigestEntry.__table__.c.id)
+        )
         added += len((await session.execute(stmt)).all())
     return added
 

@@ -41,7 +41,7 @@ async def upsert_config_feeds(
             }
             for name, url in chunk
         ]
-        stmt = insert_ignore(session, Feed).values(values).returning(Feed.id)
+        stmt = insert_ignore(session, Feed).values(values).returning(FEEDS.c.id)
         new += len((await session.execute(stmt)).all())
         chunk_urls = [url for _, url in chunk]
         await session.execute(
@@ -144,7 +144,10 @@ async def release_feeds(
     if not outcomes:
         return set()
     ids = [feed_id for feed_id, _values in outcomes]
-    held = set(await session.scalars(select(Feed.id).where(Feed.id.in_(ids), Feed.claimed_by == worker)))
+    if len(ids) == 1:  # one feed (a poll that stored items): its UPDATE's row count tells
+        held = set(ids)
+    else:
+        held = set(await session.scalars(select(Feed.id).where(Feed.id.in_(ids), Feed.claimed_by == worker)))
     by_shape: dict[tuple[str, ...], list[dict[str, object]]] = {}
     moved_to: set[object] = set()
     for feed_id, values in outcomes:
@@ -165,7 +168,9 @@ async def release_feeds(
                 {**{column: bindparam(f"new_{column}") for column in columns}, "claimed_by": None, "lease_until": None}
             )
         )
-        await session.execute(stmt, rows)
+        result = await session.execute(stmt, rows[0] if len(rows) == 1 else rows)  # one row: a reliable rowcount
+        if len(ids) == 1 and not result.rowcount:  # type: ignore[attr-defined]
+            held = set()
     return set(ids) - held
 
 

@@ -76,7 +76,9 @@ async def record_items(
         for row in rows
     ]
     by_key = {row.keys[0]: row for row in rows}
-    result = await session.execute(insert_ignore(session, Item).returning(Item.id, Item.dedup_key), values)
+    result = await session.execute(
+        insert_ignore(session, Item).returning(Item.__table__.c.id, Item.__table__.c.dedup_key), values
+    )
     return [(item_id, by_key[key]) for item_id, key in result]
 
 

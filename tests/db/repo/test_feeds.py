@@ -78,3 +78,14 @@ async def test_a_move_to_an_address_already_watched_keeps_the_old_address(sessio
     async with sessions() as s:
         urls = list(await s.scalars(select(Feed.url).order_by(Feed.id)))
     assert urls == ["http://f.test/0", "http://moved.test/x", "http://f.test/2"]
+
+
+async def test_a_single_outcome_reports_a_lost_lease_too(sessions: SessionFactory) -> None:
+    [mine, theirs] = await add_feeds(sessions, 2)
+    async with sessions.begin() as s:
+        await repo.claim_due_feeds(s, now=NOW, worker="a", lease=LEASE, limit=1)
+    async with sessions.begin() as s:
+        assert await repo.release_feeds(s, "a", [(mine, {"etag": '"x"'})]) == set()
+        assert await repo.release_feeds(s, "a", [(theirs, {"etag": '"y"'})]) == {theirs}
+    assert (await feed(sessions, mine)).etag == '"x"'
+    assert (await feed(sessions, theirs)).etag is None
