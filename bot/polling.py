@@ -31,9 +31,9 @@ from bot.fetch.schedule import (
     should_disable,
 )
 from bot.follow_matcher import FollowMatcher
+from bot.group_commit import OutcomeWriter, StorySaver
 from bot.ingest import AlertDecider, FollowRef, identity_for, plan_item
 from bot.metrics import Metrics
-from bot.poll_outcomes import OutcomeWriter
 from bot.prepare import PreparedFeed, prepare_feed
 from bot.records import ItemRow
 from bot.settings import Settings
@@ -73,10 +73,13 @@ class PollContext:
     stories: StoryBook | None = None  # groups coverage into stories (None: no grouping)
     in_flight: set[asyncio.Task[FeedOutcome]] = field(default_factory=set)
     outcomes: OutcomeWriter | None = None  # built from sessions and worker_id unless given
+    story_saver: StorySaver | None = None  # built from stories and sessions unless given
 
     def __post_init__(self) -> None:
         if self.outcomes is None:
             self.outcomes = OutcomeWriter(self.sessions, self.worker_id)
+        if self.story_saver is None and self.stories is not None:
+            self.story_saver = StorySaver(self.stories, self.sessions)
 
 
 @dataclass
@@ -359,10 +362,9 @@ async def _store(ctx: PollContext, feed: Feed, result: FetchResult, parsed: Prep
         # Written with the items, in the same transaction: a crash keeps both or neither.
         if await feed_repo.release_feeds(session, ctx.worker_id, [(feed.id, values)]) and not ctx.dry_run:
             _lost_lease(feed)
-    if stories:
+    if stories and ctx.story_saver is not None:
         try:
-            async with ctx.sessions.begin() as session:
-                await StoryBook.save(session, ctx.stories.latest(stories) if ctx.stories else stories)
+            await ctx.story_saver.submit(stories)
         except Exception:  # grouping state is a cache for restarts: never fail a poll for it
             log.warning("could not save story state", exc_info=True, extra={"feed_id": feed.id})
     if inserted:
