@@ -61,12 +61,13 @@ class GroupCommit(Generic[Job, Result]):
                 try:
                     async with self._sessions.begin() as session:
                         results = await self._write(session, [p.job for p in batch])
-                except Exception as exc:  # each poll reports it as its own failure
-                    _fail(batch, exc)
+                except Exception as exc:
+                    if len(batch) == 1:
+                        _fail(batch, exc)
+                    else:  # one bad job must not fail the others: each alone, in its own transaction
+                        await self._one_by_one(batch)
                 else:
-                    for pending, result in zip(batch, results, strict=True):
-                        if not pending.done.done():  # else its poll was cancelled meanwhile
-                            pending.done.set_result(result)
+                    _succeed(batch, results)
                 batch = []
         except BaseException as exc:  # cancelled at shutdown: nobody may wait forever
             _fail(batch + self._pending, exc)
@@ -74,6 +75,22 @@ class GroupCommit(Generic[Job, Result]):
             raise
         finally:
             self._flusher = None
+
+    async def _one_by_one(self, batch: list[_Pending[Job, Result]]) -> None:
+        for pending in batch:
+            try:
+                async with self._sessions.begin() as session:
+                    results = await self._write(session, [pending.job])
+            except Exception as exc:  # its poll reports it as its own failure
+                _fail([pending], exc)
+            else:
+                _succeed([pending], results)
+
+
+def _succeed(batch: Sequence[_Pending[Job, Result]], results: Sequence[Result]) -> None:
+    for pending, result in zip(batch, results, strict=True):
+        if not pending.done.done():  # else its poll was cancelled meanwhile
+            pending.done.set_result(result)
 
 
 def _fail(batch: Sequence[_Pending[Job, Result]], error: BaseException) -> None:
@@ -84,6 +101,19 @@ def _fail(batch: Sequence[_Pending[Job, Result]], error: BaseException) -> None:
             pending.done.cancel()
         else:
             pending.done.set_exception(error)
+
+
+class SharedTransaction(GroupCommit[Callable[[AsyncSession], Awaitable[Result]], Result]):
+    """Transaction bodies of many polls (each a function of the session) run one after
+    another in one transaction, and share its commit."""
+
+    def __init__(self, sessions: SessionFactory, *, max_batch: int = 20) -> None:
+        async def run_all(
+            session: AsyncSession, bodies: list[Callable[[AsyncSession], Awaitable[Result]]]
+        ) -> list[Result]:
+            return [await body(session) for body in bodies]
+
+        super().__init__(sessions, run_all, max_batch=max_batch)
 
 
 class OutcomeWriter(GroupCommit[tuple[int, Mapping[str, object]], bool]):

@@ -31,7 +31,7 @@ from bot.fetch.schedule import (
     should_disable,
 )
 from bot.follow_matcher import FollowMatcher
-from bot.group_commit import OutcomeWriter, StorySaver
+from bot.group_commit import OutcomeWriter, SharedTransaction, StorySaver
 from bot.ingest import AlertDecider, FollowRef, identity_for, plan_item
 from bot.metrics import Metrics
 from bot.prepare import PreparedFeed, prepare_feed
@@ -74,12 +74,16 @@ class PollContext:
     in_flight: set[asyncio.Task[FeedOutcome]] = field(default_factory=set)
     outcomes: OutcomeWriter | None = None  # built from sessions and worker_id unless given
     story_saver: StorySaver | None = None  # built from stories and sessions unless given
+    # Stores of changed feeds, several per transaction (dry runs write through _transaction).
+    store_writer: SharedTransaction[tuple[int, int]] | None = None
 
     def __post_init__(self) -> None:
         if self.outcomes is None:
             self.outcomes = OutcomeWriter(self.sessions, self.worker_id)
         if self.story_saver is None and self.stories is not None:
             self.story_saver = StorySaver(self.stories, self.sessions)
+        if self.store_writer is None:
+            self.store_writer = SharedTransaction(self.sessions)
 
 
 @dataclass
@@ -348,29 +352,39 @@ async def _store(ctx: PollContext, feed: Feed, result: FetchResult, parsed: Prep
     if hits:  # who sees these items: read now, so the write transaction below only writes
         async with ctx.sessions() as session:
             audience = await _audience(ctx, session, feed, set().union(*hits.values()))
-    async with _transaction(ctx) as session:
+
+    async def write(session: AsyncSession) -> tuple[int, int]:
+        """Items, their alerts and the feed's new state, in one transaction: a crash keeps
+        all or none. Returns (items stored, alerts queued)."""
         inserted = await item_repo.record_items(session, feed.id, fresh, now=now)
-        outcome.new_items = len(inserted)
-        ctx.metrics.inc("storywatch_items_stored_total", len(inserted))
         matched = [(item_id, row, hits[row.keys[0]]) for item_id, row in inserted if row.keys[0] in hits]
+        queued = 0
         if matched and audience is not None:
-            outcome.queued = await _queue_matches(ctx, session, audience, matched, now, outcome)
+            queued = await _queue_matches(ctx, session, audience, matched, now, outcome)
         values = _success_values(ctx, feed, result, now, changed=bool(inserted), ttl=parsed.ttl_seconds)
         values.update(body_hash=result.body_sha256, baseline_done=True, guid_stable=parsed.guid_stable)
         if parsed.title and not feed.title:
             values["title"] = parsed.title[:500]
-        # Written with the items, in the same transaction: a crash keeps both or neither.
         if await feed_repo.release_feeds(session, ctx.worker_id, [(feed.id, values)]) and not ctx.dry_run:
             _lost_lease(feed)
+        return len(inserted), queued
+
+    if ctx.dry_run or ctx.store_writer is None:
+        async with _transaction(ctx) as session:
+            stored, outcome.queued = await write(session)
+    else:
+        stored, outcome.queued = await ctx.store_writer.submit(write)
+    outcome.new_items = stored
+    ctx.metrics.inc("storywatch_items_stored_total", stored)
     if stories and ctx.story_saver is not None:
         try:
             await ctx.story_saver.submit(stories)
         except Exception:  # grouping state is a cache for restarts: never fail a poll for it
             log.warning("could not save story state", exc_info=True, extra={"feed_id": feed.id})
-    if inserted:
+    if stored:
         log.info(
             "feed polled: %d new items, %d alerts queued",
-            len(inserted),
+            stored,
             outcome.queued,
             extra={"feed_id": feed.id},
         )

@@ -1,12 +1,14 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import event, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.group_commit import OutcomeWriter, StorySaver
+from bot.group_commit import OutcomeWriter, SharedTransaction, StorySaver
 from bot.records import ItemRow
 from bot.stories import fingerprint
 from bot.story_book import StoryBook
@@ -61,19 +63,44 @@ async def test_a_lost_lease_is_reported_and_not_written(sessions: SessionFactory
         assert dict((await s.execute(select(Feed.id, Feed.etag))).all()) == {mine: "a", taken: None}
 
 
-async def test_a_failed_write_reaches_every_poll_in_its_batch_and_the_next_batch_still_runs(
-    sessions: SessionFactory,
-) -> None:
+async def test_a_bad_write_fails_alone_and_its_batch_mates_are_written(sessions: SessionFactory) -> None:
     [first, second, third] = await claimed_feeds(sessions, 3)
     writer = OutcomeWriter(sessions, "w1")
-    bad = asyncio.gather(
-        writer.release(first, {"etag": "a"}), writer.release(second, {"no_such_column": 1}), return_exceptions=True
+    outcomes = await asyncio.gather(
+        writer.release(first, {"etag": "a"}),
+        writer.release(second, {"no_such_column": 1}),
+        writer.release(third, {"etag": "c"}),
+        return_exceptions=True,
     )
-    outcomes = await bad
-    assert all(isinstance(o, Exception) for o in outcomes)
-    assert await writer.release(third, {"etag": "c"}) is True
+    assert outcomes[0] is True and outcomes[2] is True
+    assert isinstance(outcomes[1], Exception) and "no_such_column" in str(outcomes[1])
     async with sessions() as s:
-        assert dict((await s.execute(select(Feed.id, Feed.etag))).all()) == {first: None, second: None, third: "c"}
+        assert dict((await s.execute(select(Feed.id, Feed.etag))).all()) == {first: "a", second: None, third: "c"}
+    assert await writer.release(second, {"etag": "b"}) is True  # the writer goes on
+
+
+async def test_bodies_share_a_transaction_and_each_gets_its_result(sessions: SessionFactory) -> None:
+    ids = await claimed_feeds(sessions, 5)
+    commits = 0
+
+    def count(_connection: object) -> None:
+        nonlocal commits
+        commits += 1
+
+    def body(feed_id: int) -> Callable[[AsyncSession], Awaitable[int]]:
+        async def write(session: AsyncSession) -> int:
+            await session.execute(Feed.__table__.update().where(Feed.id == feed_id).values(etag=f"e{feed_id}"))
+            return feed_id * 10
+
+        return write
+
+    shared: SharedTransaction[int] = SharedTransaction(sessions)
+    event.listen(sessions.engine.sync_engine, "commit", count)
+    results = await asyncio.gather(*(shared.submit(body(i)) for i in ids))
+    event.remove(sessions.engine.sync_engine, "commit", count)
+    assert results == [i * 10 for i in ids] and commits == 1
+    async with sessions() as s:
+        assert sorted((await s.execute(select(Feed.id, Feed.etag))).all()) == [(i, f"e{i}") for i in sorted(ids)]
 
 
 async def test_a_cancelled_poll_does_not_break_the_batch(sessions: SessionFactory) -> None:
