@@ -44,6 +44,8 @@ SECTIONS = (
     Section("e2e", "5. End to end: feed change -> alert (real bot process)", "bench.e2e"),
     Section("scaleout", "6. Scale-out: 1, 2, 4 poll workers on PostgreSQL", "bench.scaleout",
             in_quick=False, needs_postgres=True),
+    Section("memory", "7. Resident memory: 5,000 feeds, 100,000 follows, 30 days of items", "bench.memory",
+            in_quick=False),
     Section("grouping", "Extra: story grouping quality (bench.grouping)", "bench.grouping",
             in_quick=False),
     Section("parsing", "Extra: bench.parsing", "bench.parsing", in_quick=False),
