@@ -42,13 +42,13 @@ from bot.stories.grouper import OpenStory
 from bot.story_book import StoryBook
 from bot.tasks import drain_tasks
 from db.engine import SessionFactory
-from db.models import Feed
 from db.repo import deliveries as delivery_repo
 from db.repo import digests as digest_repo
 from db.repo import feeds as feed_repo
 from db.repo import follows as follow_repo
 from db.repo import guild_settings as guild_repo
 from db.repo import items as item_repo
+from db.repo.feeds import ClaimedFeed
 
 log = logging.getLogger("storywatch.poll")
 # Items grouped or matched between yields to the event loop. Fifty items of CPU work at
@@ -134,7 +134,7 @@ async def poll_due_feeds(ctx: PollContext, *, limit: int = 1000) -> list[FeedOut
         return []
     gate = asyncio.Semaphore(ctx.settings.polling.concurrency)
 
-    async def bounded(feed: Feed) -> FeedOutcome:
+    async def bounded(feed: ClaimedFeed) -> FeedOutcome:
         async with gate:
             return await poll_feed(ctx, feed)
 
@@ -173,7 +173,7 @@ async def dispatch_due_feeds(ctx: PollContext) -> int:
     return len(feeds)
 
 
-async def _poll_and_notify(ctx: PollContext, feed: Feed) -> FeedOutcome:
+async def _poll_and_notify(ctx: PollContext, feed: ClaimedFeed) -> FeedOutcome:
     outcome = await poll_feed(ctx, feed)
     if outcome.queued:
         ctx.on_queued()
@@ -185,7 +185,7 @@ async def drain_polls(ctx: PollContext, grace: float) -> None:
     await drain_tasks(ctx.in_flight, grace)
 
 
-async def poll_feed(ctx: PollContext, feed: Feed) -> FeedOutcome:
+async def poll_feed(ctx: PollContext, feed: ClaimedFeed) -> FeedOutcome:
     """Poll one feed; every failure is recorded on the feed, never raised to the cycle."""
     try:
         return await _poll_feed(ctx, feed)
@@ -200,7 +200,7 @@ async def poll_feed(ctx: PollContext, feed: Feed) -> FeedOutcome:
             return FeedOutcome(feed.id, feed.url, "failed", error=type(exc).__name__)
 
 
-async def _poll_feed(ctx: PollContext, feed: Feed) -> FeedOutcome:
+async def _poll_feed(ctx: PollContext, feed: ClaimedFeed) -> FeedOutcome:
     started = ctx.clock()
     ctx.metrics.inc("storywatch_polls_total")
     try:
@@ -239,7 +239,7 @@ async def _parse(ctx: PollContext, body: bytes, result: FetchResult, now: dateti
 
 def _success_values(
     ctx: PollContext,
-    feed: Feed,
+    feed: ClaimedFeed,
     result: FetchResult,
     now: datetime,
     *,
@@ -270,13 +270,13 @@ def _success_values(
     return values
 
 
-async def _record_unchanged(ctx: PollContext, feed: Feed, result: FetchResult, now: datetime) -> FeedOutcome:
+async def _record_unchanged(ctx: PollContext, feed: ClaimedFeed, result: FetchResult, now: datetime) -> FeedOutcome:
     values = _success_values(ctx, feed, result, now, changed=False, ttl=None)
     await _release(ctx, feed, values)
     return FeedOutcome(feed.id, feed.url, "unchanged")
 
 
-async def _release(ctx: PollContext, feed: Feed, values: dict[str, Any]) -> None:
+async def _release(ctx: PollContext, feed: ClaimedFeed, values: dict[str, Any]) -> None:
     """Record an outcome that stores no items: batched with the other polls finishing now."""
     if ctx.dry_run or ctx.outcomes is None:  # a dry run writes nothing
         return
@@ -284,11 +284,11 @@ async def _release(ctx: PollContext, feed: Feed, values: dict[str, Any]) -> None
         _lost_lease(feed)
 
 
-def _lost_lease(feed: Feed) -> None:
+def _lost_lease(feed: ClaimedFeed) -> None:
     log.warning("lost the lease on a feed while polling it", extra={"feed_id": feed.id})
 
 
-async def _record_failure(ctx: PollContext, feed: Feed, error: FeedError, now: datetime) -> FeedOutcome:
+async def _record_failure(ctx: PollContext, feed: ClaimedFeed, error: FeedError, now: datetime) -> FeedOutcome:
     policy = policy_for(ctx.settings, feed.kind)
     failures = feed.consecutive_failures + 1
     retry_after = error.retry_after if isinstance(error, HTTPStatusError) else None
@@ -325,7 +325,9 @@ async def _record_failure(ctx: PollContext, feed: Feed, error: FeedError, now: d
     return FeedOutcome(feed.id, feed.url, status, error=message)
 
 
-async def _store(ctx: PollContext, feed: Feed, result: FetchResult, parsed: PreparedFeed, now: datetime) -> FeedOutcome:
+async def _store(
+    ctx: PollContext, feed: ClaimedFeed, result: FetchResult, parsed: PreparedFeed, now: datetime
+) -> FeedOutcome:
     decider = AlertDecider(
         now=now,
         max_age=timedelta(hours=ctx.settings.polling.max_item_age_hours),
@@ -401,7 +403,7 @@ class Audience:
     zones: dict[int, str]
 
 
-async def _audience(ctx: PollContext, session: AsyncSession, feed: Feed, queries: set[str]) -> Audience:
+async def _audience(ctx: PollContext, session: AsyncSession, feed: ClaimedFeed, queries: set[str]) -> Audience:
     follows = [
         FollowRef(f.guild_id, f.channel_id, f.user_id, f.query, f.delivery, f.dm)
         for f in await follow_repo.follows_for_queries(session, queries)

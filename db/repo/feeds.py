@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import cast
 
@@ -11,6 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.dialect import insert_ignore, is_postgres
 from db.models import Feed, Follow, GuildFeed
+
+FEEDS = cast(Table, Feed.__table__)  # Core table: bulk updates without ORM bookkeeping
 
 
 async def upsert_config_feeds(
@@ -103,14 +106,35 @@ async def get_or_create_feed(
     return feed
 
 
+@dataclass(frozen=True, slots=True)
+class ClaimedFeed:
+    """What a poll reads of a feed it claimed: a snapshot, never written back (the poll's
+    outcome goes through ``release_feeds``). Plain, so a claim of thousands stays cheap."""
+
+    id: int
+    url: str
+    kind: str
+    trusted: bool
+    etag: str | None
+    last_modified: str | None
+    body_hash: str | None
+    baseline_done: bool
+    interval_seconds: float
+    consecutive_failures: int
+    title: str | None
+    next_poll_at: datetime
+
+
+_CLAIMED_COLUMNS = [FEEDS.c[f.name] for f in fields(ClaimedFeed)]
+
+
 async def claim_due_feeds(
     session: AsyncSession, *, now: datetime, worker: str, lease: timedelta, limit: int
-) -> list[Feed]:
+) -> list[ClaimedFeed]:
     """Claim up to ``limit`` due feeds for ``worker``; others skip them until the lease ends.
 
     One UPDATE ... RETURNING over a due-feeds subquery (SKIP LOCKED on PostgreSQL, so
-    workers claiming at once take different feeds). The feeds come back as detached
-    ``Feed`` objects, most overdue first: read-only snapshots, never flushed.
+    workers claiming at once take different feeds). Most overdue first.
     """
     free = or_(FEEDS.c.lease_until.is_(None), FEEDS.c.lease_until < now)
     due = (
@@ -125,9 +149,9 @@ async def claim_due_feeds(
         update(FEEDS)
         .where(FEEDS.c.id.in_(due.scalar_subquery()))
         .values(claimed_by=worker, lease_until=now + lease)
-        .returning(*FEEDS.c)
+        .returning(*_CLAIMED_COLUMNS)
     )
-    feeds = [Feed(**row._asdict()) for row in claimed]
+    feeds = [ClaimedFeed(*row) for row in claimed]
     feeds.sort(key=lambda feed: (feed.next_poll_at, feed.id))
     return feeds
 
@@ -200,7 +224,7 @@ async def feeds_for_guild(session: AsyncSession, guild_id: int) -> list[tuple[Fe
     return [(feed, names.get(feed.id, feed.name)) for feed in rows]
 
 
-async def guilds_seeing_feed(session: AsyncSession, feed: Feed) -> set[int] | None:
+async def guilds_seeing_feed(session: AsyncSession, feed: Feed | ClaimedFeed) -> set[int] | None:
     """Guild ids that see this feed's items; None means every guild (a config feed)."""
     if feed.kind == "config":
         return None
@@ -220,9 +244,6 @@ async def disable_orphan_search_feeds(session: AsyncSession) -> int:
         .values(enabled=False, disabled_reason="no follows use this search any more")
     )
     return int(result.rowcount)  # type: ignore[attr-defined]
-
-
-FEEDS = cast(Table, Feed.__table__)  # Core table: bulk updates without ORM bookkeeping
 
 
 async def make_all_due(session: AsyncSession, *, now: datetime) -> None:
