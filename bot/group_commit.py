@@ -107,7 +107,8 @@ class SharedTransaction(GroupCommit[Callable[[AsyncSession], Awaitable[Result]],
     """Transaction bodies of many polls (each a function of the session) run one after
     another in one transaction, and share its commit."""
 
-    def __init__(self, sessions: SessionFactory, *, max_batch: int = 20) -> None:
+    # Small batches: on SQLite the batch holds the one writer, and the sender's writes wait.
+    def __init__(self, sessions: SessionFactory, *, max_batch: int = 10) -> None:
         async def run_all(
             session: AsyncSession, bodies: list[Callable[[AsyncSession], Awaitable[Result]]]
         ) -> list[Result]:

@@ -198,9 +198,12 @@ class StoryGrouper:
         # "Kardashian" are in thousands of titles; event words are rarer), then the title
         # bound, else - with a summary - the title+summary bound, counted per story.
         thresholds = self._thresholds
-        names = fp.name_tokens
-        with_event = set(self._title_index.candidates(fp.title_token_set - names, 1))
-        with_event.update(self._event_index.candidates(fp.title_token_set & names, 1))
+        if thresholds.min_event_tokens < 1:  # a tuning sweep without the rule: any shared title word
+            with_event = set(self._title_index.candidates(fp.title_token_set, 1))
+        else:
+            names = fp.name_tokens
+            with_event = set(self._title_index.candidates(fp.title_token_set - names, 1))
+            with_event.update(self._event_index.candidates(fp.title_token_set & names, 1))
         title_bound = thresholds.min_shared_title_tokens(fp)
         full_bound = thresholds.min_shared_full_tokens(fp) if fp.has_summary else None
         found = {

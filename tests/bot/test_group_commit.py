@@ -1,7 +1,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -30,21 +31,29 @@ async def claimed_feeds(sessions: SessionFactory, count: int, worker: str = "w1"
     return [f.id for f in claimed]
 
 
-async def test_outcomes_finishing_together_share_one_transaction(sessions: SessionFactory) -> None:
-    ids = await claimed_feeds(sessions, 60)
-    commits = 0
+@contextmanager
+def counted_commits(sessions: SessionFactory) -> Iterator[list[int]]:
+    """[number of commits] while the block runs."""
+    commits = [0]
 
     def count(_connection: object) -> None:
-        nonlocal commits
-        commits += 1
+        commits[0] += 1
 
     event.listen(sessions.engine.sync_engine, "commit", count)
+    try:
+        yield commits
+    finally:
+        event.remove(sessions.engine.sync_engine, "commit", count)
+
+
+async def test_outcomes_finishing_together_share_one_transaction(sessions: SessionFactory) -> None:
+    ids = await claimed_feeds(sessions, 60)
     writer = OutcomeWriter(sessions, "w1", max_batch=25)
     later = NOW + timedelta(minutes=1)
-    results = await asyncio.gather(*(writer.release(i, {"next_poll_at": later, "etag": f"e{i}"}) for i in ids))
-    event.remove(sessions.engine.sync_engine, "commit", count)
+    with counted_commits(sessions) as commits:
+        results = await asyncio.gather(*(writer.release(i, {"next_poll_at": later, "etag": f"e{i}"}) for i in ids))
     assert results == [True] * 60
-    assert commits == 3  # 60 outcomes in batches of at most 25, not 60 transactions
+    assert commits == [3]  # 60 outcomes in batches of at most 25, not 60 transactions
     async with sessions() as s:
         rows = (await s.execute(select(Feed.id, Feed.etag, Feed.claimed_by, Feed.next_poll_at))).all()
     assert sorted(rows) == [(i, f"e{i}", None, later) for i in sorted(ids)]
@@ -81,11 +90,6 @@ async def test_a_bad_write_fails_alone_and_its_batch_mates_are_written(sessions:
 
 async def test_bodies_share_a_transaction_and_each_gets_its_result(sessions: SessionFactory) -> None:
     ids = await claimed_feeds(sessions, 5)
-    commits = 0
-
-    def count(_connection: object) -> None:
-        nonlocal commits
-        commits += 1
 
     def body(feed_id: int) -> Callable[[AsyncSession], Awaitable[int]]:
         async def write(session: AsyncSession) -> int:
@@ -95,10 +99,9 @@ async def test_bodies_share_a_transaction_and_each_gets_its_result(sessions: Ses
         return write
 
     shared: SharedTransaction[int] = SharedTransaction(sessions)
-    event.listen(sessions.engine.sync_engine, "commit", count)
-    results = await asyncio.gather(*(shared.submit(body(i)) for i in ids))
-    event.remove(sessions.engine.sync_engine, "commit", count)
-    assert results == [i * 10 for i in ids] and commits == 1
+    with counted_commits(sessions) as commits:
+        results = await asyncio.gather(*(shared.submit(body(i)) for i in ids))
+    assert results == [i * 10 for i in ids] and commits == [1]
     async with sessions() as s:
         assert sorted((await s.execute(select(Feed.id, Feed.etag))).all()) == [(i, f"e{i}") for i in sorted(ids)]
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Hashable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from hypothesis import strategies as st
 
 from bench.grouping import Article, load_labelled, load_uci
 from bot.stories import OpenStory, StoryAssignment, StoryFingerprint, StoryGrouper, fingerprint
+from bot.stories.similarity import DEFAULT_THRESHOLDS, Thresholds
 
 T0 = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)
 DIVORCE = "Kim Kardashian files for divorce from Kanye West"
@@ -186,9 +188,11 @@ def test_open_story_from_bad_json_raises_value_error(data: str) -> None:
 # -- the candidate index misses nothing ----------------------------------------------
 
 
-def _assert_index_matches_exhaustive(items: Sequence[tuple[Hashable, StoryFingerprint]]) -> None:
-    indexed = _run(StoryGrouper(), items)
-    exhaustive = _run(StoryGrouper(exhaustive=True), items)
+def _assert_index_matches_exhaustive(
+    items: Sequence[tuple[Hashable, StoryFingerprint]], thresholds: Thresholds = DEFAULT_THRESHOLDS
+) -> None:
+    indexed = _run(StoryGrouper(thresholds=thresholds), items)
+    exhaustive = _run(StoryGrouper(thresholds=thresholds, exhaustive=True), items)
     for got, want in zip(indexed, exhaustive, strict=True):
         assert (got.story_id, got.is_new) == (want.story_id, want.is_new)
         if not got.is_new:
@@ -197,6 +201,11 @@ def _assert_index_matches_exhaustive(items: Sequence[tuple[Hashable, StoryFinger
 
 def test_index_matches_exhaustive_scan_on_labelled_set(labelled_items: Items) -> None:
     _assert_index_matches_exhaustive(labelled_items)
+
+
+def test_index_matches_exhaustive_scan_without_the_event_word_rule(uci_kk_items: Items) -> None:
+    """Tuning sweeps may drop the title rule's event word; the index must then not rely on it."""
+    _assert_index_matches_exhaustive(uci_kk_items[:400], replace(DEFAULT_THRESHOLDS, min_event_tokens=0))
 
 
 def test_index_matches_exhaustive_scan_on_real_headlines(uci_kk_items: Items) -> None:
