@@ -103,20 +103,6 @@ def _fail(batch: Sequence[_Pending[Job, Result]], error: BaseException) -> None:
             pending.done.set_exception(error)
 
 
-class SharedTransaction(GroupCommit[Callable[[AsyncSession], Awaitable[Result]], Result]):
-    """Transaction bodies of many polls (each a function of the session) run one after
-    another in one transaction, and share its commit."""
-
-    # Small batches: on SQLite the batch holds the one writer, and the sender's writes wait.
-    def __init__(self, sessions: SessionFactory, *, max_batch: int = 10) -> None:
-        async def run_all(
-            session: AsyncSession, bodies: list[Callable[[AsyncSession], Awaitable[Result]]]
-        ) -> list[Result]:
-            return [await body(session) for body in bodies]
-
-        super().__init__(sessions, run_all, max_batch=max_batch)
-
-
 class OutcomeWriter(GroupCommit[tuple[int, Mapping[str, object]], bool]):
     """Poll outcomes that store no items (304s, failures): a feed's new state and the end
     of its lease. A result of False means this worker had lost the lease (another worker

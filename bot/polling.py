@@ -31,7 +31,7 @@ from bot.fetch.schedule import (
     should_disable,
 )
 from bot.follow_matcher import FollowMatcher
-from bot.group_commit import OutcomeWriter, SharedTransaction, StorySaver
+from bot.group_commit import GroupCommit, OutcomeWriter, StorySaver
 from bot.ingest import AlertDecider, FollowRef, identity_for, plan_item
 from bot.metrics import Metrics
 from bot.prepare import PreparedFeed, prepare_feed
@@ -75,7 +75,7 @@ class PollContext:
     outcomes: OutcomeWriter | None = None  # built from sessions and worker_id unless given
     story_saver: StorySaver | None = None  # built from stories and sessions unless given
     # Stores of changed feeds, several per transaction (dry runs write through _transaction).
-    store_writer: SharedTransaction[tuple[int, int]] | None = None
+    store_writer: GroupCommit[StoreJob, tuple[int, int]] | None = None
 
     def __post_init__(self) -> None:
         if self.outcomes is None:
@@ -83,7 +83,8 @@ class PollContext:
         if self.story_saver is None and self.stories is not None:
             self.story_saver = StorySaver(self.stories, self.sessions)
         if self.store_writer is None:
-            self.store_writer = SharedTransaction(self.sessions)
+            # Small batches: on SQLite a batch holds the one writer, and the sender's writes wait.
+            self.store_writer = GroupCommit(self.sessions, partial(_write_stores, self), max_batch=10)
 
 
 @dataclass
@@ -355,27 +356,20 @@ async def _store(
         async with ctx.sessions() as session:
             audience = await _audience(ctx, session, feed, set().union(*hits.values()))
 
-    async def write(session: AsyncSession) -> tuple[int, int]:
-        """Items, their alerts and the feed's new state, in one transaction: a crash keeps
-        all or none. Returns (items stored, alerts queued)."""
-        inserted = await item_repo.record_items(session, feed.id, fresh, now=now)
-        matched = [(item_id, row, hits[row.keys[0]]) for item_id, row in inserted if row.keys[0] in hits]
-        queued = 0
-        if matched and audience is not None:
-            queued = await _queue_matches(ctx, session, audience, matched, now, outcome)
-        values = _success_values(ctx, feed, result, now, changed=bool(inserted), ttl=parsed.ttl_seconds)
+    def state(changed: bool) -> dict[str, Any]:
+        """The feed's new columns, once it is known whether any item was new."""
+        values = _success_values(ctx, feed, result, now, changed=changed, ttl=parsed.ttl_seconds)
         values.update(body_hash=result.body_sha256, baseline_done=True, guid_stable=parsed.guid_stable)
         if parsed.title and not feed.title:
             values["title"] = parsed.title[:500]
-        if await feed_repo.release_feeds(session, ctx.worker_id, [(feed.id, values)]) and not ctx.dry_run:
-            _lost_lease(feed)
-        return len(inserted), queued
+        return values
 
+    job = StoreJob(feed, fresh, hits, audience, outcome, now, state)
     if ctx.dry_run or ctx.store_writer is None:
         async with _transaction(ctx) as session:
-            stored, outcome.queued = await write(session)
+            [(stored, outcome.queued)] = await _write_stores(ctx, session, [job])
     else:
-        stored, outcome.queued = await ctx.store_writer.submit(write)
+        stored, outcome.queued = await ctx.store_writer.submit(job)
     outcome.new_items = stored
     ctx.metrics.inc("storywatch_items_stored_total", stored)
     if stories and ctx.story_saver is not None:
@@ -430,14 +424,55 @@ async def _assign_stories(
     return assigned, [touched[key] for key in sorted(touched)]
 
 
-async def _queue_matches(
+@dataclass
+class StoreJob:
+    """What one changed feed writes: its new items, their alerts, its new state."""
+
+    feed: ClaimedFeed
+    fresh: list[ItemRow]
+    hits: dict[str, set[str]]  # first key of an alertable row -> the queries it matched
+    audience: Audience | None
+    outcome: FeedOutcome
+    now: datetime
+    state: Callable[[bool], dict[str, Any]]  # the feed's new columns, given "items were new"
+
+
+async def _write_stores(ctx: PollContext, session: AsyncSession, jobs: list[StoreJob]) -> list[tuple[int, int]]:
+    """The items, alerts and new state of several changed feeds, in the caller's transaction
+    (a crash keeps all or none), with one statement per kind of row for the whole batch.
+    Returns (items stored, alerts queued) per job."""
+    stored = await item_repo.record_items_of_feeds(session, [(job.feed.id, job.fresh, job.now) for job in jobs])
+    deliveries: list[delivery_repo.NewDelivery] = []
+    digests: list[digest_repo.NewDigestEntry] = []
+    owner: dict[int, int] = {}  # item id -> job
+    for index, (job, inserted) in enumerate(zip(jobs, stored, strict=True)):
+        matched = [(item_id, row, job.hits[row.keys[0]]) for item_id, row in inserted if row.keys[0] in job.hits]
+        if matched and job.audience is not None:
+            new, held = _plan_alerts(ctx, job.audience, matched, job.now, job.outcome)
+            deliveries += new
+            digests += held
+            owner.update((item_id, index) for item_id, _row, _found in matched)
+    queued = [0] * len(jobs)
+    if not ctx.dry_run:
+        await digest_repo.add_entries(session, digests, now=ctx.clock())
+        for item_id in await delivery_repo.enqueue(session, deliveries, now=ctx.clock()):
+            queued[owner[item_id]] += 1
+    states = [(job.feed.id, job.state(bool(inserted))) for job, inserted in zip(jobs, stored, strict=True)]
+    lost = await feed_repo.release_feeds(session, ctx.worker_id, states)
+    for job in jobs:
+        if job.feed.id in lost and not ctx.dry_run:
+            _lost_lease(job.feed)
+    return [(len(inserted), count) for inserted, count in zip(stored, queued, strict=True)]
+
+
+def _plan_alerts(
     ctx: PollContext,
-    session: AsyncSession,
     audience: Audience,
     hits: list[tuple[int, ItemRow, set[str]]],
     now: datetime,
     outcome: FeedOutcome,
-) -> int:
+) -> tuple[list[delivery_repo.NewDelivery], list[digest_repo.NewDigestEntry]]:
+    """Who gets which matched item, and how: channel alerts, DMs, digest entries."""
     matched: dict[int, set[str]] = {item_id: found for item_id, _row, found in hits}
     ctx.metrics.inc("storywatch_matches_total", len(matched))
     rows = {item_id: row for item_id, row, _found in hits}
@@ -490,10 +525,7 @@ async def _queue_matches(
                     ),
                 )
             )
-    if ctx.dry_run:
-        return 0
-    await digest_repo.add_entries(session, digests, now=now)
-    return await delivery_repo.enqueue(session, new, now=now)
+    return new, digests
 
 
 async def _guild_zone(ctx: PollContext, session: AsyncSession, guild_id: int) -> str:

@@ -24,10 +24,11 @@ class NewDelivery:
     kind: str = "channel"  # dm: channel_id is the member's user id
 
 
-async def enqueue(session: AsyncSession, deliveries: Sequence[NewDelivery], *, now: datetime) -> int:
-    """Queue deliveries; an article already queued for a channel (another feed) is skipped."""
+async def enqueue(session: AsyncSession, deliveries: Sequence[NewDelivery], *, now: datetime) -> list[int]:
+    """Queue deliveries; an article already queued for a channel (another feed) is skipped.
+    Returns the item id of each delivery queued."""
     if not deliveries:
-        return 0
+        return []
     values = [
         {
             "item_id": d.item_id,
@@ -45,11 +46,8 @@ async def enqueue(session: AsyncSession, deliveries: Sequence[NewDelivery], *, n
         # A fixed order: two workers queueing the same article for a channel never deadlock.
         for d in sorted(deliveries, key=lambda d: (d.channel_id, d.article_identity))
     ]
-    stmt = insert_ignore(session, Delivery)
-    if is_postgres(session):  # asyncpg's executemany has no row count: count what comes back
-        return len((await session.execute(stmt.returning(Delivery.__table__.c.id), values)).all())
-    # SQLite: a plain executemany (no RETURNING round trips) whose row count is the rows inserted.
-    return int((await session.execute(stmt, values)).rowcount)  # type: ignore[attr-defined]
+    stmt = insert_ignore(session, Delivery).returning(Delivery.__table__.c.item_id)
+    return list((await session.execute(stmt, values)).scalars())
 
 
 async def claim_due(

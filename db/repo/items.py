@@ -43,16 +43,29 @@ async def unseen(session: AsyncSession, feed_id: int, rows: Sequence[ItemRow]) -
 async def record_items(
     session: AsyncSession, feed_id: int, rows: Sequence[ItemRow], *, now: datetime
 ) -> list[tuple[int, ItemRow]]:
-    """Store rows and their keys; return (item id, row) for the rows actually inserted.
+    """Store rows and their keys; return (item id, row) for the rows actually inserted."""
+    return (await record_items_of_feeds(session, [(feed_id, rows, now)]))[0]
+
+
+async def record_items_of_feeds(
+    session: AsyncSession, batches: Sequence[tuple[int, Sequence[ItemRow], datetime]]
+) -> list[list[tuple[int, ItemRow]]]:
+    """Store the rows of several feeds, (feed id, rows, when seen) each, in two statements;
+    return, per feed, (item id, row) for the rows actually inserted.
 
     Rows come from ``unseen``; the unique constraints make a race with another worker
     that stored the same item meanwhile harmless (its copy wins, ours is skipped).
     Statements are executed "many" with one parameter set per row, so they compile once
     and stay cached, whatever the batch size.
     """
-    if not rows:
-        return []
-    key_values = [{"feed_id": feed_id, "dedup_key": key, "seen_at": now} for row in rows for key in row.keys]
+    key_values = [
+        {"feed_id": feed_id, "dedup_key": key, "seen_at": now}
+        for feed_id, rows, now in batches
+        for row in rows
+        for key in row.keys
+    ]
+    if not key_values:
+        return [[] for _batch in batches]
     await session.execute(insert_ignore(session, SeenKey), key_values)
     values = [
         {
@@ -73,13 +86,19 @@ async def record_items(
             "story_id": row.story_id,
             "fingerprint": row.fingerprint,
         }
+        for feed_id, rows, now in batches
         for row in rows
     ]
-    by_key = {row.keys[0]: row for row in rows}
+    by_key = {(feed_id, row.keys[0]): row for feed_id, rows, _now in batches for row in rows}
+    position = {feed_id: index for index, (feed_id, _rows, _now) in enumerate(batches)}
+    table = Item.__table__
     result = await session.execute(
-        insert_ignore(session, Item).returning(Item.__table__.c.id, Item.__table__.c.dedup_key), values
+        insert_ignore(session, Item).returning(table.c.id, table.c.feed_id, table.c.dedup_key), values
     )
-    return [(item_id, by_key[key]) for item_id, key in result]
+    stored: list[list[tuple[int, ItemRow]]] = [[] for _batch in batches]
+    for item_id, feed_id, key in result:
+        stored[position[feed_id]].append((item_id, by_key[(feed_id, key)]))
+    return stored
 
 
 async def recent_items(session: AsyncSession, feed_ids: Sequence[int], *, limit: int, offset: int = 0) -> list[Item]:

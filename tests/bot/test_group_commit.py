@@ -1,15 +1,13 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from sqlalchemy import event, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.group_commit import OutcomeWriter, SharedTransaction, StorySaver
+from bot.group_commit import OutcomeWriter, StorySaver
 from bot.records import ItemRow
 from bot.stories import fingerprint
 from bot.story_book import StoryBook
@@ -86,36 +84,6 @@ async def test_a_bad_write_fails_alone_and_its_batch_mates_are_written(sessions:
     async with sessions() as s:
         assert dict((await s.execute(select(Feed.id, Feed.etag))).all()) == {first: "a", second: None, third: "c"}
     assert await writer.release(second, {"etag": "b"}) is True  # the writer goes on
-
-
-async def test_bodies_share_a_transaction_and_each_gets_its_result(sessions: SessionFactory) -> None:
-    ids = await claimed_feeds(sessions, 5)
-
-    def body(feed_id: int) -> Callable[[AsyncSession], Awaitable[int]]:
-        async def write(session: AsyncSession) -> int:
-            await session.execute(Feed.__table__.update().where(Feed.id == feed_id).values(etag=f"e{feed_id}"))
-            return feed_id * 10
-
-        return write
-
-    shared: SharedTransaction[int] = SharedTransaction(sessions)
-    with counted_commits(sessions) as commits:
-        results = await asyncio.gather(*(shared.submit(body(i)) for i in ids))
-    assert results == [i * 10 for i in ids] and commits == [1]
-    async with sessions() as s:
-        assert sorted((await s.execute(select(Feed.id, Feed.etag))).all()) == [(i, f"e{i}") for i in sorted(ids)]
-
-
-async def test_a_cancelled_poll_does_not_break_the_batch(sessions: SessionFactory) -> None:
-    [first, second] = await claimed_feeds(sessions, 2)
-    writer = OutcomeWriter(sessions, "w1")
-    doomed = asyncio.create_task(writer.release(first, {"etag": "a"}))
-    kept = asyncio.create_task(writer.release(second, {"etag": "b"}))
-    await asyncio.sleep(0)
-    doomed.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await doomed
-    assert await kept is True
 
 
 def row(n: int, title: str) -> ItemRow:

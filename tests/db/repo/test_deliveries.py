@@ -46,9 +46,9 @@ def new(item_id: int, channel: int, identity: str = "https://a.test/1") -> repo.
 async def test_one_article_once_per_channel(sessions: SessionFactory) -> None:
     item_id = await make_item(sessions)
     async with sessions.begin() as s:
-        assert await repo.enqueue(s, [new(item_id, 10), new(item_id, 11)], now=NOW) == 2
+        assert await repo.enqueue(s, [new(item_id, 10), new(item_id, 11)], now=NOW) == [item_id, item_id]
     async with sessions.begin() as s:
-        assert await repo.enqueue(s, [new(item_id, 10)], now=NOW) == 0
+        assert await repo.enqueue(s, [new(item_id, 10)], now=NOW) == []
     async with sessions() as s:
         assert await repo.pending_count(s) == 2
 
