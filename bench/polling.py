@@ -351,7 +351,7 @@ def _targets(phases: dict[str, Phase]) -> list[dict[str, Any]]:
 def run(quick: bool, *, feeds: int | None = None, stories: bool = True) -> dict[str, Any]:
     count = feeds or (QUICK_FEEDS if quick else FULL_FEEDS)
     with tempfile.TemporaryDirectory(prefix="sw-bench-poll-") as tmp:
-        return asyncio.run(run_async(count, rounds=3, follows=FOLLOWS, workdir=Path(tmp), stories=stories))
+        return asyncio.run(run_async(count, rounds=5, follows=FOLLOWS, workdir=Path(tmp), stories=stories))
 
 
 def markdown(result: dict[str, Any]) -> str:

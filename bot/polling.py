@@ -1,8 +1,9 @@
 """One poll cycle: claim due feeds, fetch, parse off the loop, store, match, queue alerts.
 
-The scheduler calls ``poll_due_feeds`` with a ``PollContext`` built once at startup. A
-feed's items, its new state and the deliveries its items cause are written in ONE
-transaction, so a crash anywhere loses nothing and repeats nothing.
+The scheduler's tick calls ``dispatch_due_feeds`` with a ``PollContext`` built once at
+startup. A feed's items, its new state and the deliveries its items cause are written in
+ONE transaction, so a crash anywhere loses nothing and repeats nothing; feeds finishing
+together share that transaction (``bot.group_commit``), one statement per kind of row.
 """
 
 from __future__ import annotations
