@@ -51,6 +51,16 @@ async def poll_cycle(services: Services, fetcher: FeedFetcher, limit: int, *, st
     return Cycle(outcomes, None, sum(1 for o in outcomes if o.status != "failed"))
 
 
+async def poll_all_due(services: Services, feeds: int, *, stories: bool = True) -> Cycle:
+    """Make every feed due and run one cycle over them with a fresh loopback fetcher."""
+    await make_due(services)
+    fetcher = await loopback_fetcher(services.settings)
+    try:
+        return await poll_cycle(services, fetcher, limit=feeds, stories=stories)
+    finally:
+        await fetcher.close()
+
+
 async def settle_strays() -> None:
     """After a cycle raised: wait for the feed tasks gather() left running."""
     current = asyncio.current_task()
@@ -76,12 +86,7 @@ async def catch_up(services: Services, feeds: int, *, stories: bool = True, atte
     measured phase starts from a settled state. Returns the cycles it took (1: the
     phase before left nothing behind), or None if it never settled."""
     for cycle_no in range(1, attempts + 1):
-        await make_due(services)
-        fetcher = await loopback_fetcher(services.settings)
-        try:
-            cycle = await poll_cycle(services, fetcher, limit=feeds, stories=stories)
-        finally:
-            await fetcher.close()
+        cycle = await poll_all_due(services, feeds, stories=stories)
         if cycle.crash is None and all(o.status == "unchanged" for o in cycle.outcomes):
             return cycle_no
     return None
@@ -94,12 +99,7 @@ async def first_poll_until_done(
     ticks would after a failed cycle; returns the errors that ended cycles early."""
     crashes: list[str] = []
     for _ in range(attempts):
-        await make_due(services)
-        fetcher = await loopback_fetcher(services.settings)
-        try:
-            cycle = await poll_cycle(services, fetcher, limit=feeds, stories=stories)
-        finally:
-            await fetcher.close()
+        cycle = await poll_all_due(services, feeds, stories=stories)
         if cycle.crash:
             crashes.append(cycle.crash)
         if await baselined(services) >= feeds:

@@ -455,8 +455,9 @@ async def _write_stores(ctx: PollContext, session: AsyncSession, jobs: list[Stor
             owner.update((item_id, index) for item_id, _row, _found in matched)
     queued = [0] * len(jobs)
     if not ctx.dry_run:
-        await digest_repo.add_entries(session, digests, now=ctx.clock())
-        for item_id in await delivery_repo.enqueue(session, deliveries, now=ctx.clock()):
+        queued_at = ctx.clock()
+        await digest_repo.add_entries(session, digests, now=queued_at)
+        for item_id in await delivery_repo.enqueue(session, deliveries, now=queued_at):
             queued[owner[item_id]] += 1
     states = [(job.feed.id, job.state(bool(inserted))) for job, inserted in zip(jobs, stored, strict=True)]
     lost = await feed_repo.release_feeds(session, ctx.worker_id, states)

@@ -168,10 +168,7 @@ async def release_feeds(
     if not outcomes:
         return set()
     ids = [feed_id for feed_id, _values in outcomes]
-    if len(ids) == 1:  # one feed (a poll that stored items): its UPDATE's row count tells
-        held = set(ids)
-    else:
-        held = set(await session.scalars(select(Feed.id).where(Feed.id.in_(ids), Feed.claimed_by == worker)))
+    held = set(await session.scalars(select(Feed.id).where(Feed.id.in_(ids), Feed.claimed_by == worker)))
     by_shape: dict[tuple[str, ...], list[dict[str, object]]] = {}
     moved_to: set[object] = set()
     for feed_id, values in outcomes:
@@ -192,9 +189,7 @@ async def release_feeds(
                 {**{column: bindparam(f"new_{column}") for column in columns}, "claimed_by": None, "lease_until": None}
             )
         )
-        result = await session.execute(stmt, rows[0] if len(rows) == 1 else rows)  # one row: a reliable rowcount
-        if len(ids) == 1 and not result.rowcount:  # type: ignore[attr-defined]
-            held = set()
+        await session.execute(stmt, rows)
     return set(ids) - held
 
 
