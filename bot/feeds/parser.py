@@ -251,7 +251,11 @@ def parse_feed(
         # No Content-Location header: feedparser would resolve relative guids against it
         # (a moved feed would change every guid) and hide which links came from guids.
         # It still applies xml:base; we resolve what stays relative against ``url``.
-        result = feedparser.parse(io.BytesIO(neutralize_dtd(text)))
+        # Item HTML only ever becomes plain text (bot.feeds.text drops scripts, styles
+        # and every tag), so feedparser's HTML sanitizer and its rewriting of relative
+        # URIs inside that HTML are work whose result we would throw away; links and
+        # images are resolved by us against the item's base.
+        result = feedparser.parse(io.BytesIO(neutralize_dtd(text)), sanitize_html=False, resolve_relative_uris=False)
     except Exception as error:
         # A crash inside feedparser is this document's problem, not the caller's:
         # 6.0.14 raises e.g. UnicodeDecodeError or ValueError for a non-ASCII or NUL

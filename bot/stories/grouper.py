@@ -23,7 +23,7 @@ from typing import Any
 
 from bot.stories.fingerprint import StoryFingerprint
 from bot.stories.index import TokenIndex
-from bot.stories.similarity import DEFAULT_THRESHOLDS, Thresholds, decide, score
+from bot.stories.similarity import DEFAULT_THRESHOLDS, Thresholds, judge
 
 DEFAULT_WINDOW = timedelta(hours=48)
 MAX_REPRESENTATIVES = 6  # the first article + the 5 most recent
@@ -79,7 +79,7 @@ class OpenStory:
 class StoryAssignment:
     """Where an article went. ``similarity`` is 1.0 for a link match, else the score
     that won; for a new story it is the best (rejected) score among the candidates
-    compared, 0.0 if none - a diagnostic, not a decision input."""
+    compared that could have qualified, 0.0 if none - a diagnostic, not a decision input."""
 
     story_id: str
     is_new: bool
@@ -171,14 +171,16 @@ class StoryGrouper:
         best_id: str | None = None
         best_key: tuple[float, datetime, str] | None = None
         best_rejected = 0.0
-        for story_id in self._candidates(fp):
+        title_bound = self._thresholds.min_shared_title_tokens(fp)
+        full_bound = self._thresholds.min_shared_full_tokens(fp) if fp.has_summary else None
+        for story_id in self._candidates(fp, title_bound, full_bound):
             story = self._stories[story_id]
             if not self._is_open_for(story, fp):
                 continue
             if fp.link is not None and fp.link in story.links:
                 accepted, value = True, 1.0  # shared canonical link: always the same story
             else:
-                accepted, value = self._compare(story, fp)
+                accepted, value = self._compare(story, fp, title_bound, full_bound)
             if not accepted:
                 best_rejected = max(best_rejected, value)
                 continue
@@ -190,7 +192,7 @@ class StoryGrouper:
             return None, best_rejected
         return best_id, best_key[0]
 
-    def _candidates(self, fp: StoryFingerprint) -> Iterable[str]:
+    def _candidates(self, fp: StoryFingerprint, title_bound: int, full_bound: int | None) -> Iterable[str]:
         if self._exhaustive:
             return list(self._stories)
         # Every same-story decision needs an event word in both titles: a shared title word
@@ -198,34 +200,41 @@ class StoryGrouper:
         # "Kardashian" are in thousands of titles; event words are rarer), then the title
         # bound, else - with a summary - the title+summary bound, counted per story.
         thresholds = self._thresholds
+        title = fp.title_token_set
         if thresholds.min_event_tokens < 1:  # a tuning sweep without the rule: any shared title word
-            with_event = set(self._title_index.candidates(fp.title_token_set, 1))
+            with_event = self._title_index.holding_any(title)
         else:
             names = fp.name_tokens
-            with_event = set(self._title_index.candidates(fp.title_token_set - names, 1))
-            with_event.update(self._event_index.candidates(fp.title_token_set & names, 1))
-        title_bound = thresholds.min_shared_title_tokens(fp)
-        full_bound = thresholds.min_shared_full_tokens(fp) if fp.has_summary else None
-        found = {
-            story_id
-            for story_id in with_event
-            if self._title_index.shared_with(story_id, fp.title_token_set) >= title_bound
-            or (full_bound is not None and self._index.shared_with(story_id, fp.tokens) >= full_bound)
-        }
+            with_event = self._title_index.holding_any(title - names)
+            with_event |= self._event_index.holding_any(title & names)
+        shared_title = self._title_index.shared_counts(title, among=with_event)
+        found = {story_id for story_id, shared in shared_title.items() if shared >= title_bound}
+        if full_bound is not None and len(found) < len(with_event):
+            shared_full = self._index.shared_counts(fp.tokens, among=with_event - found)
+            found.update(story_id for story_id, shared in shared_full.items() if shared >= full_bound)
         if fp.link is not None:
             found |= self._links.get(fp.link, set())
         # Sorted so that the comparison order never depends on set iteration order.
         return sorted(found)
 
-    def _compare(self, story: OpenStory, fp: StoryFingerprint) -> tuple[bool, float]:
-        """(same story with any representative, best score among accepting/all reps)."""
+    def _compare(
+        self, story: OpenStory, fp: StoryFingerprint, title_bound: int, full_bound: int | None
+    ) -> tuple[bool, float]:
+        """(same story with any representative, best score among accepting/all reps).
+
+        A representative sharing fewer words than both bounds cannot be the same story
+        (see ``Thresholds``) and is not scored: most candidates pass the bounds through
+        the union of their representatives, not through any one of them."""
         best_accepted = -1.0
         best_any = 0.0
         for rep in story.representatives:
-            pair = score(rep, fp, self._thresholds)
-            value = pair.best
+            if len(rep.title_token_set & fp.title_token_set) < title_bound and (
+                full_bound is None or not rep.body_tokens or len(rep.tokens & fp.tokens) < full_bound
+            ):
+                continue
+            accepted, value = judge(rep, fp, self._thresholds)
             best_any = max(best_any, value)
-            if decide(pair, self._thresholds):
+            if accepted:
                 best_accepted = max(best_accepted, value)
         if best_accepted >= 0.0:
             return True, best_accepted

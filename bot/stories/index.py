@@ -1,7 +1,7 @@
 """Inverted index from content token to the open stories whose representatives hold it.
 
-``candidates`` is a ScanCount: it walks the postings of the article's tokens and
-keeps stories that share at least ``min_shared`` tokens with it. Because every
+``shared_counts`` is a ScanCount: it walks the postings of the article's tokens and
+counts, per story, the tokens it shares with it. Because every
 same-story decision without a link match needs that many shared tokens with one
 representative (and so with the story's union of representatives), the filter
 never drops a story the pairwise decision would accept - no LSH-style misses.
@@ -54,19 +54,22 @@ class TokenIndex:
         if not posting:
             del self._postings[token]
 
-    def shared_with(self, story_id: str, tokens: AbstractSet[str]) -> int:
-        """How many of ``tokens`` some representative of ``story_id`` holds."""
-        counts = self._story_tokens.get(story_id)
-        return 0 if counts is None else len(counts.keys() & tokens)
+    def holding_any(self, tokens: Iterable[str]) -> set[str]:
+        """Stories some representative of which holds at least one of ``tokens``."""
+        postings = [self._postings[token] for token in set(tokens) if token in self._postings]
+        return set().union(*postings)
 
-    def candidates(self, tokens: Iterable[str], min_shared: int) -> dict[str, int]:
-        """Stories sharing at least ``min_shared`` of ``tokens`` -> shared count."""
+    def shared_counts(self, tokens: Iterable[str], among: AbstractSet[str]) -> Counter[str]:
+        """For the stories in ``among``: how many of ``tokens`` their representatives hold
+        (stories holding none are absent). A ScanCount over postings cut down to
+        ``among`` first: set intersection walks the smaller side, so a name in thousands
+        of open stories costs no more than ``among`` is long."""
         counts: Counter[str] = Counter()
         for token in set(tokens):
             posting = self._postings.get(token)
             if posting:
-                counts.update(posting)
-        return {story: n for story, n in counts.items() if n >= min_shared}
+                counts.update(posting & among)
+        return counts
 
     def __len__(self) -> int:
         return len(self._story_tokens)

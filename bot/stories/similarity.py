@@ -103,10 +103,8 @@ def _different_family_members(a: StoryFingerprint, b: StoryFingerprint) -> bool:
     return False
 
 
-def score(a: StoryFingerprint, b: StoryFingerprint, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> PairScore:
-    """Compute the comparison of ``a`` and ``b`` (symmetric)."""
-    if a.link is not None and a.link == b.link:
-        return PairScore(link_match=True, name_conflict=False, title=1.0, full=1.0)
+def _jaccards(a: StoryFingerprint, b: StoryFingerprint, thresholds: Thresholds) -> tuple[float, float]:
+    """(title, full) Jaccard scores, each 0.0 where its event-word rule fails."""
     shared_names = a.name_tokens & b.name_tokens
     title_shared = a.title_token_set & b.title_token_set
     title_events = len(title_shared - shared_names)
@@ -117,14 +115,34 @@ def score(a: StoryFingerprint, b: StoryFingerprint, thresholds: Thresholds = DEF
     # The summary path still needs an event word in common in the titles: summaries
     # of two stories about the same people share their descriptions ("reality star",
     # "Blink-182 drummer") without sharing the event.
-    if a.has_summary and b.has_summary and title_events >= 1:
+    if a.body_tokens and b.body_tokens and title_events >= 1:
         shared = a.tokens & b.tokens
         if len(shared - shared_names) >= thresholds.min_full_event_tokens:
             full = len(shared) / len(a.tokens | b.tokens)
+    return title, full
+
+
+def score(a: StoryFingerprint, b: StoryFingerprint, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> PairScore:
+    """Compute the comparison of ``a`` and ``b`` (symmetric)."""
+    if a.link is not None and a.link == b.link:
+        return PairScore(link_match=True, name_conflict=False, title=1.0, full=1.0)
+    title, full = _jaccards(a, b, thresholds)
     # The conflict check is the costly part; it only matters when a score qualifies.
     qualifies = title >= thresholds.title or full >= thresholds.full
     conflict = qualifies and names_conflict(a, b)
     return PairScore(link_match=False, name_conflict=conflict, title=title, full=full)
+
+
+def judge(a: StoryFingerprint, b: StoryFingerprint, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> tuple[bool, float]:
+    """``(decide(pair), pair.best)`` for ``pair = score(a, b)``, without building the
+    PairScore: the grouper asks this for every candidate representative."""
+    if a.link is not None and a.link == b.link:
+        return True, 1.0
+    title, full = _jaccards(a, b, thresholds)
+    best = max(title, full)
+    if not (title >= thresholds.title or full >= thresholds.full):
+        return False, best
+    return not (thresholds.name_conflict and names_conflict(a, b)), best
 
 
 def decide(pair: PairScore, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> bool:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 from bot.stories.stopwords import STOPWORDS
 
@@ -22,6 +23,8 @@ MIN_TOKEN_LENGTH = 2
 
 def fold(text: str) -> str:
     """Lowercase, strip accents, unify apostrophes."""
+    if text.isascii():  # the common case: nothing to decompose
+        return text.replace("`", "'").lower()
     decomposed = unicodedata.normalize("NFKD", text.translate(_APOSTROPHES))
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).lower()
 
@@ -32,6 +35,7 @@ def _drop_possessive(word: str) -> str:
     return word.replace("'", "")
 
 
+@lru_cache(maxsize=1 << 16)  # words follow Zipf: a few thousand cover most of any feed
 def stem(word: str) -> str:
     """Conservative suffix stripping so inflections of one word meet.
 

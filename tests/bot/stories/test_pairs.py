@@ -8,6 +8,7 @@ import pytest
 
 from bench.grouping import Article, load_labelled
 from bot.stories import StoryFingerprint, fingerprint, same_story, similarity
+from bot.stories.similarity import DEFAULT_THRESHOLDS, Thresholds, decide, judge, score
 
 LABELLED: dict[str, Article] = {a.article_id: a for a in load_labelled()}
 WHEN = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)
@@ -109,3 +110,18 @@ def test_similarity_is_symmetric_and_bounded() -> None:
         value = similarity(a, b)
         assert 0.0 <= value <= 1.0
         assert value == similarity(b, a)
+
+
+@pytest.mark.parametrize(
+    "thresholds",
+    [DEFAULT_THRESHOLDS, Thresholds(name_conflict=False), Thresholds(title=0.3, full=0.15, min_event_tokens=0)],
+)
+def test_judge_agrees_with_score_and_decide_on_every_labelled_pair(thresholds: Thresholds) -> None:
+    prints = [article.fingerprint() for article in LABELLED.values()]
+    accepted = 0
+    for a in prints:
+        for b in prints:
+            pair = score(a, b, thresholds)
+            assert judge(a, b, thresholds) == (decide(pair, thresholds), pair.best)
+            accepted += decide(pair, thresholds)
+    assert 0 < accepted < len(prints) ** 2  # both outcomes were exercised
