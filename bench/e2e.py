@@ -26,7 +26,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -136,21 +135,28 @@ def snowflake_seconds(snowflake: int) -> float:
     return ((snowflake >> 22) + DISCORD_EPOCH_MS) / 1000
 
 
-async def alert_times(sessions: SessionFactory, markers: dict[str, float]) -> dict[str, list[float]]:
-    """Creation times of the sent alerts of each changed item (by its link's marker)."""
+@dataclass
+class Alerted:
+    stored_at: float  # when the bot stored the item (its poll found it), epoch seconds
+    sent: list[float]  # creation times of its alert messages at the emulator
+
+
+async def alert_times(sessions: SessionFactory, markers: dict[str, float]) -> dict[str, Alerted]:
+    """The sent alerts of each changed item (by its link's marker), and when it was stored."""
     async with sessions() as session:
         rows = (
             await session.execute(
-                select(Item.link, Delivery.message_id)
+                select(Item.link, Item.first_seen_at, Delivery.message_id)
                 .join(Delivery, Delivery.item_id == Item.id)
                 .where(Delivery.status == "sent", Item.link.contains("swroll="))
             )
         ).all()
-    found: dict[str, list[float]] = defaultdict(list)
-    for link, message_id in rows:
+    found: dict[str, Alerted] = {}
+    for link, first_seen, message_id in rows:
         marker = "swroll=" + str(link).rsplit("swroll=", 1)[1]
         if marker in markers and message_id:
-            found[marker].append(snowflake_seconds(int(message_id)))
+            alerted = found.setdefault(marker, Alerted(first_seen.timestamp(), []))
+            alerted.sent.append(snowflake_seconds(int(message_id)))
     return found
 
 
@@ -231,9 +237,12 @@ async def run_async(plan: Plan, workdir: Path) -> dict[str, Any]:
             timed_out = True
         await asyncio.sleep(2.0)  # let the other channels' alerts for the same items land
         times = await alert_times(sessions, markers)
-        first = [min(times[m]) - markers[m] for m in markers if m in times]
-        last = [max(times[m]) - markers[m] for m in markers if m in times]
-        alerts = sum(len(v) for v in times.values())
+        first = [min(times[m].sent) - markers[m] for m in markers if m in times]
+        last = [max(times[m].sent) - markers[m] for m in markers if m in times]
+        # Where the time goes: until the poll stored the item, then until its first alert.
+        stored = [times[m].stored_at - markers[m] for m in markers if m in times]
+        sending = [min(times[m].sent) - times[m].stored_at for m in markers if m in times]
+        alerts = sum(len(v.sent) for v in times.values())
         exit_code = stop_bot(bot)
         bot = None
         return {
@@ -249,6 +258,8 @@ async def run_async(plan: Plan, workdir: Path) -> dict[str, Any]:
             "feeds_with_first_poll": len(ready),
             "first_alert_s": _summary(first),
             "last_alert_s": _summary(last),
+            "stored_s": _summary(stored),
+            "stored_to_first_alert_s": _summary(sending),
             "bot_exit_code": exit_code,
         }
     finally:
@@ -299,6 +310,8 @@ def markdown(result: dict[str, Any]) -> str:
         f"{first['p99']:.2f}",
         f"{first['max']:.2f}",
         f"{last['p50']:.2f} / {last['p99']:.2f}",
+        f"{result['stored_s']['p50']:.2f} / {result['stored_s']['p99']:.2f}",
+        f"{result['stored_to_first_alert_s']['p50']:.2f} / {result['stored_to_first_alert_s']['p99']:.2f}",
         f"{result['first_poll_all_feeds_s']:.1f}"
         + (
             ""
@@ -309,7 +322,8 @@ def markdown(result: dict[str, Any]) -> str:
     ]
     return markdown_table(
         ["feeds", "interval s", "follows", "changed feeds", "alerted items", "first alert p50 s",
-         "p99 s", "max s", "last alert p50 / p99 s", "first poll of all feeds s",
+         "p99 s", "max s", "last alert p50 / p99 s", "found and stored p50 / p99 s",
+         "stored to first alert p50 / p99 s", "first poll of all feeds s",
          "checks (all alerted, clean exit)"],
         [row],
     )  # fmt: skip

@@ -96,7 +96,12 @@ class StorywatchMixin:
         )
         self.poll = poll
         scheduler = build_scheduler(services, poll, send, self.jobs)
-        poll.on_queued = lambda: wake(scheduler, SEND_JOB)
+
+        def queued() -> None:
+            send.queued.set()  # a drain in progress picks them up
+            wake(scheduler, SEND_JOB)  # else the send job starts now
+
+        poll.on_queued = queued
         self.scheduler = scheduler
         scheduler.start()
         await self._start_health()

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -62,7 +62,13 @@ class SendContext:
     batch_size: int = 100
     # Channels sent to at once: Discord's global limit (50 requests/s) binds before the
     # per-channel one (5 per 5 s) only when about 50 channels are busy at the same time.
+    # No claim starts at or above it; one claim adds at most ``batch_size`` rows.
     channel_concurrency: int = 50
+    # Set by the poller when it queued deliveries: a running drain claims them at once.
+    queued: asyncio.Event = field(default_factory=asyncio.Event)
+    # While channels are busy, how often to look for rows that became due by time alone
+    # (retries, held rows) without being announced.
+    refill_seconds: float = 1.0
     # Long enough for a batch in one rate-limited channel (5 per 5 s); short enough that a
     # crashed worker's claims are taken over within a minute.
     lease: timedelta = timedelta(seconds=50)
@@ -129,47 +135,84 @@ async def policy_for(ctx: SendContext, guild_id: int) -> AlertPolicy:
 
 
 async def deliver_due(ctx: SendContext) -> int:
-    """Send what is due; returns how many deliveries went out. Loops until drained."""
+    """Send what is due; returns how many deliveries went out. Runs until drained.
+
+    Each channel is sent to by its own task, in order. There is no batch barrier: while a
+    channel waits out its rate limit, rows newly queued for other channels are claimed as
+    soon as a poll announces them (``ctx.queued``) or a channel finishes, so one busy
+    channel never delays the first alert anywhere else.
+    """
     sent = await send_summaries(ctx)
-    while True:
-        now = ctx.clock()
-        async with ctx.sessions.begin() as session:
-            batch = await delivery_repo.claim_due(
-                session, now=now, worker=ctx.worker_id, lease=ctx.lease, limit=ctx.batch_size
-            )
-            articles = await item_repo.items_with_feed_names(session, [d.item_id for d in batch])
-        if not batch:
-            break
-        by_channel: dict[int, list[Delivery]] = defaultdict(list)
-        for delivery in batch:
-            by_channel[delivery.channel_id].append(delivery)
-        gate = asyncio.Semaphore(ctx.channel_concurrency)
-
-        async def run_channel(
-            rows: list[Delivery], gate: asyncio.Semaphore = gate, articles: dict[int, tuple[Item, str]] = articles
-        ) -> int:
-            async with gate:
-                done = 0
-                for index, row in enumerate(rows):  # in order within a channel
-                    try:
-                        outcome = await _deliver_one(ctx, row, articles)
-                    except Exception:
-                        log.exception("delivery crashed; it will be retried", extra={"delivery_id": row.id})
-                        await _requeue(ctx, rows[index:], delay=30.0)
-                        break
-                    if outcome == "sent":
-                        done += 1
-                    elif outcome == "blocked":
-                        await _requeue(ctx, rows[index + 1 :], delay=0.0)
-                        break
-                return done
-
-        sent += sum(await asyncio.gather(*(run_channel(r) for r in by_channel.values())))
-        if len(batch) < ctx.batch_size:
-            break
+    running: dict[int, asyncio.Task[int]] = {}  # channel id -> the task sending to it
+    try:
+        while True:
+            ctx.queued.clear()  # what is queued from here on is seen by the claim below
+            if len(running) < ctx.channel_concurrency:
+                for channel_id, rows, articles in await _claim_channels(ctx, busy=running.keys()):
+                    running[channel_id] = asyncio.create_task(
+                        _send_to_channel(ctx, rows, articles), name=f"send-channel-{channel_id}"
+                    )
+            if not running:
+                break
+            queued = asyncio.create_task(ctx.queued.wait())
+            try:
+                await asyncio.wait(
+                    [*running.values(), queued], timeout=ctx.refill_seconds, return_when=asyncio.FIRST_COMPLETED
+                )
+            finally:
+                queued.cancel()
+            for channel_id, task in list(running.items()):
+                if task.done():
+                    del running[channel_id]
+                    sent += task.result()
+    finally:
+        # Cancelled (shutdown) or the claim failed: channels in progress are not abandoned
+        # mid-message; a cancellation reaches them, and their rows keep their leases.
+        if running:
+            for task in running.values():
+                task.cancel()
+            await asyncio.gather(*running.values(), return_exceptions=True)
     async with ctx.sessions() as session:
         ctx.metrics.set("storywatch_queue_length", await delivery_repo.pending_count(session))
     return sent
+
+
+async def _claim_channels(
+    ctx: SendContext, *, busy: Collection[int]
+) -> list[tuple[int, list[Delivery], dict[int, tuple[Item, str]]]]:
+    """Claim due rows of channels not being sent to: (channel, its rows in order, articles)."""
+    async with ctx.sessions.begin() as session:
+        batch = await delivery_repo.claim_due(
+            session,
+            now=ctx.clock(),
+            worker=ctx.worker_id,
+            lease=ctx.lease,
+            limit=ctx.batch_size,
+            busy_channels=busy,
+        )
+        articles = await item_repo.items_with_feed_names(session, [d.item_id for d in batch])
+    by_channel: dict[int, list[Delivery]] = defaultdict(list)
+    for delivery in batch:
+        by_channel[delivery.channel_id].append(delivery)
+    return [(channel_id, rows, articles) for channel_id, rows in by_channel.items()]
+
+
+async def _send_to_channel(ctx: SendContext, rows: list[Delivery], articles: dict[int, tuple[Item, str]]) -> int:
+    """Send one channel's claimed rows in order; returns how many went out."""
+    done = 0
+    for index, row in enumerate(rows):
+        try:
+            outcome = await _deliver_one(ctx, row, articles)
+        except Exception:
+            log.exception("delivery crashed; it will be retried", extra={"delivery_id": row.id})
+            await _requeue(ctx, rows[index:], delay=30.0)
+            break
+        if outcome == "sent":
+            done += 1
+        elif outcome == "blocked":
+            await _requeue(ctx, rows[index + 1 :], delay=0.0)
+            break
+    return done
 
 
 async def _requeue(ctx: SendContext, rows: list[Delivery], *, delay: float) -> None:

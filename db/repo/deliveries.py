@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -51,14 +51,23 @@ async def enqueue(session: AsyncSession, deliveries: Sequence[NewDelivery], *, n
 
 
 async def claim_due(
-    session: AsyncSession, *, now: datetime, worker: str, lease: timedelta, limit: int, per_channel: int = 5
+    session: AsyncSession,
+    *,
+    now: datetime,
+    worker: str,
+    lease: timedelta,
+    limit: int,
+    per_channel: int = 5,
+    busy_channels: Collection[int] = (),
 ) -> list[Delivery]:
-    """Claim pending deliveries whose time has come, skipping paused channels.
+    """Claim pending deliveries whose time has come, skipping paused channels and
+    ``busy_channels`` (the caller is still sending to them, in order).
 
     At most ``per_channel`` rows per channel (Discord lets a channel take about five
     messages per five seconds), so a backlog in one channel never starves the others.
     """
     paused = select(ChannelState.channel_id).where(ChannelState.paused.is_(True))
+    skipped = [Delivery.channel_id.not_in(list(busy_channels))] if busy_channels else []
     due = (
         select(
             Delivery.id,
@@ -69,6 +78,7 @@ async def claim_due(
             Delivery.next_attempt_at <= now,
             or_(Delivery.lease_until.is_(None), Delivery.lease_until < now),
             Delivery.channel_id.not_in(paused),
+            *skipped,
         )
         .subquery()
     )

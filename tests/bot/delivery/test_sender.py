@@ -1,0 +1,123 @@
+"""The sender drain against the Discord emulator (its own process, Discord's rate limits on)
+over discord.py and DiscordTransport, on both database backends."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
+
+import discord
+import discord.http
+import pytest
+from sqlalchemy import select
+
+from bench.common import load_headlines
+from bench.emulator import EmulatedGuild, EmulatorProcess
+from bench.latest import article_rows
+from bot.delivery.render import nonce_for
+from bot.delivery.sender import SendContext, deliver_due
+from bot.discord_transport import DiscordTransport
+from bot.settings import AlertSettings
+from db.engine import SessionFactory
+from db.models import Delivery
+from db.repo import deliveries as delivery_repo
+from db.repo import feeds as feed_repo
+from db.repo import items as item_repo
+
+# Discord lets a channel take 5 messages per 5 s; the 6th waits for the window to pass.
+BURST = 7
+
+
+@pytest.fixture(scope="module")
+def emulator() -> Iterator[EmulatorProcess]:
+    process = EmulatorProcess(2)
+    process.start()
+    try:
+        yield process
+    finally:
+        process.stop()
+
+
+@pytest.fixture
+async def client(emulator: EmulatorProcess) -> AsyncIterator[discord.Client]:
+    discord.http.Route.BASE = emulator.api_base
+    discord.VoiceClient.warn_nacl = False
+    bot = discord.Client(intents=discord.Intents.none(), max_ratelimit_timeout=30.0)
+    await bot.login(emulator.token)
+    try:
+        yield bot
+    finally:
+        await bot.close()
+
+
+async def queue(sessions: SessionFactory, guild: EmulatedGuild, channel_id: int, articles: range) -> list[int]:
+    """Store ``articles`` (indexes into the headlines) and queue one alert each; their ids."""
+    now = datetime.now(UTC)
+    async with sessions.begin() as session:
+        feed = await feed_repo.get_or_create_feed(
+            session, url="https://news.example.com/rss", name="News", kind="config", trusted=True,
+            interval=300.0, now=now,
+        )  # fmt: skip
+        rows = article_rows(load_headlines(), articles.stop)[articles.start :]
+        stored = await item_repo.record_items(session, feed.id, rows, now=now)
+        new = [
+            delivery_repo.NewDelivery(
+                item_id=item_id,
+                guild_id=guild.guild_id,
+                channel_id=channel_id,
+                article_identity=row.article_key or f"item:{item_id}",
+                user_ids=guild.member_ids[:1],
+                queries=("news",),
+            )
+            for item_id, row in stored
+        ]
+        await delivery_repo.enqueue(session, new, now=now)
+        ids = await session.scalars(
+            select(Delivery.id)
+            .where(Delivery.item_id.in_([item_id for item_id, _row in stored]), Delivery.channel_id == channel_id)
+            .order_by(Delivery.id)
+        )
+        return list(ids)
+
+
+async def history(client: discord.Client, channel_id: int) -> dict[str, int]:
+    """nonce -> message id, for every message in the channel."""
+    page = await client.http.logs_from(channel_id, 100)
+    return {str(message["nonce"]): int(message["id"]) for message in page}
+
+
+async def wait_for_messages(client: discord.Client, channel_id: int, count: int, seconds: float = 30.0) -> None:
+    for _attempt in range(int(seconds / 0.05)):
+        if len(await history(client, channel_id)) >= count:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"fewer than {count} messages in channel {channel_id} after {seconds} s")
+
+
+async def test_a_rate_limited_channel_does_not_hold_back_another_channels_alert(
+    sessions: SessionFactory, emulator: EmulatorProcess, client: discord.Client
+) -> None:
+    guild = emulator.guilds[0]
+    busy, other = guild.channel_ids
+    burst = await queue(sessions, guild, busy, range(0, BURST))
+    ctx = SendContext(
+        sessions=sessions,
+        transport=DiscordTransport(client),
+        worker_id="test-sender",
+        alerts=AlertSettings(max_per_window=10**6, story_mode="separate"),
+        lease=timedelta(seconds=60),
+    )
+    drain = asyncio.create_task(deliver_due(ctx))
+    await wait_for_messages(client, busy, 5)  # the busy channel has used up its window
+    [late] = await queue(sessions, guild, other, range(BURST, BURST + 1))
+    ctx.queued.set()  # what a poll that queued it does
+    assert await asyncio.wait_for(drain, 60) == BURST + 1
+
+    in_busy, in_other = await history(client, busy), await history(client, other)
+    assert sorted(in_busy) == sorted(nonce_for(d, 0) for d in burst)
+    assert list(in_other) == [nonce_for(late, 0)]
+    # Snowflakes order messages in time: the other channel's alert, queued after the busy
+    # channel had used up its window, went out before that channel's 6th message could.
+    sixth = sorted(in_busy.values())[5]
+    assert in_other[nonce_for(late, 0)] < sixth
