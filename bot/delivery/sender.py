@@ -62,7 +62,7 @@ class SendContext:
     batch_size: int = 100
     # Channels sent to at once: Discord's global limit (50 requests/s) binds before the
     # per-channel one (5 per 5 s) only when about 50 channels are busy at the same time.
-    # No claim starts at or above it; one claim adds at most ``batch_size`` rows.
+    # No claim starts at or above it, and claimed channels beyond it wait their turn.
     channel_concurrency: int = 50
     # Set by the poller when it queued deliveries: a running drain claims them at once.
     queued: asyncio.Event = field(default_factory=asyncio.Event)
@@ -144,13 +144,14 @@ async def deliver_due(ctx: SendContext) -> int:
     """
     sent = await send_summaries(ctx)
     running: dict[int, asyncio.Task[int]] = {}  # channel id -> the task sending to it
+    gate = asyncio.Semaphore(ctx.channel_concurrency)  # channels sending at once
     try:
         while True:
             ctx.queued.clear()  # what is queued from here on is seen by the claim below
             if len(running) < ctx.channel_concurrency:
                 for channel_id, rows, articles in await _claim_channels(ctx, busy=running.keys()):
                     running[channel_id] = asyncio.create_task(
-                        _send_to_channel(ctx, rows, articles), name=f"send-channel-{channel_id}"
+                        _send_to_channel(ctx, rows, articles, gate), name=f"send-channel-{channel_id}"
                     )
             if not running:
                 break
@@ -197,8 +198,15 @@ async def _claim_channels(
     return [(channel_id, rows, articles) for channel_id, rows in by_channel.items()]
 
 
-async def _send_to_channel(ctx: SendContext, rows: list[Delivery], articles: dict[int, tuple[Item, str]]) -> int:
+async def _send_to_channel(
+    ctx: SendContext, rows: list[Delivery], articles: dict[int, tuple[Item, str]], gate: asyncio.Semaphore
+) -> int:
     """Send one channel's claimed rows in order; returns how many went out."""
+    async with gate:
+        return await _send_in_order(ctx, rows, articles)
+
+
+async def _send_in_order(ctx: SendContext, rows: list[Delivery], articles: dict[int, tuple[Item, str]]) -> int:
     done = 0
     for index, row in enumerate(rows):
         try:
