@@ -12,6 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db.dialect import insert_ignore, is_postgres
 from db.models import ChannelState, Delivery
 
+ENQUEUE_CHUNK = 5_000  # rows per INSERT execution
+
 
 @dataclass(frozen=True, slots=True)
 class NewDelivery:
@@ -27,27 +29,31 @@ class NewDelivery:
 async def enqueue(session: AsyncSession, deliveries: Sequence[NewDelivery], *, now: datetime) -> list[int]:
     """Queue deliveries; an article already queued for a channel (another feed) is skipped.
     Returns the item id of each delivery queued."""
-    if not deliveries:
-        return []
-    values = [
-        {
-            "item_id": d.item_id,
-            "guild_id": d.guild_id,
-            "channel_id": d.channel_id,
-            "article_identity": d.article_identity,
-            "user_ids": " ".join(str(u) for u in sorted(set(d.user_ids))),
-            "queries": "\n".join(sorted(set(d.queries))),
-            "kind": d.kind,
-            "status": "pending",
-            "attempts": 0,
-            "next_attempt_at": now,
-            "created_at": now,
-        }
-        # A fixed order: two workers queueing the same article for a channel never deadlock.
-        for d in sorted(deliveries, key=lambda d: (d.channel_id, d.article_identity))
-    ]
+    # A fixed order: two workers queueing the same article for a channel never deadlock.
+    ordered = sorted(deliveries, key=lambda d: (d.channel_id, d.article_identity))
     stmt = insert_ignore(session, Delivery).returning(Delivery.__table__.c.item_id)
-    return list((await session.execute(stmt, values)).scalars())
+    queued: list[int] = []
+    # In chunks: a batch of popular items can queue hundreds of thousands of rows, and one
+    # parameter dict per row, all at once, was the poll worker's peak memory.
+    for start in range(0, len(ordered), ENQUEUE_CHUNK):
+        values = [
+            {
+                "item_id": d.item_id,
+                "guild_id": d.guild_id,
+                "channel_id": d.channel_id,
+                "article_identity": d.article_identity,
+                "user_ids": " ".join(str(u) for u in sorted(set(d.user_ids))),
+                "queries": "\n".join(sorted(set(d.queries))),
+                "kind": d.kind,
+                "status": "pending",
+                "attempts": 0,
+                "next_attempt_at": now,
+                "created_at": now,
+            }
+            for d in ordered[start : start + ENQUEUE_CHUNK]
+        ]
+        queued += (await session.execute(stmt, values)).scalars()
+    return queued
 
 
 async def claim_due(

@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from bot.records import ItemRow
 from db.engine import SessionFactory
 from db.repo import deliveries as repo
@@ -51,6 +53,21 @@ async def test_one_article_once_per_channel(sessions: SessionFactory) -> None:
         assert await repo.enqueue(s, [new(item_id, 10)], now=NOW) == []
     async with sessions() as s:
         assert await repo.pending_count(s) == 2
+
+
+async def test_enqueue_in_chunks_skips_duplicates_across_chunk_boundaries(
+    sessions: SessionFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(repo, "ENQUEUE_CHUNK", 3)
+    item_id = await make_item(sessions)
+    async with sessions.begin() as s:
+        assert await repo.enqueue(s, [new(item_id, 10), new(item_id, 12)], now=NOW) == [item_id, item_id]
+    # Channels 10..17 sorted into chunks [10, 11, 12] [13, 14, 15] [16, 17]; 10 and 12 are queued already.
+    async with sessions.begin() as s:
+        queued = await repo.enqueue(s, [new(item_id, channel) for channel in range(17, 9, -1)], now=NOW)
+    assert queued == [item_id] * 6
+    async with sessions() as s:
+        assert await repo.pending_count(s) == 8
 
 
 async def test_claims_are_exclusive_until_the_lease_ends(sessions: SessionFactory) -> None:
