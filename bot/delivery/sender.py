@@ -166,12 +166,16 @@ async def deliver_due(ctx: SendContext) -> int:
                 if task.done():
                     del running[channel_id]
                     sent += task.result()
+    except asyncio.CancelledError:
+        # Shutdown: the channels stop too. A row cut off mid-send keeps its lease and is
+        # sent again after it, with the same nonce, so Discord keeps one message.
+        for task in running.values():
+            task.cancel()
+        raise
     finally:
-        # Cancelled (shutdown) or the claim failed: channels in progress are not abandoned
-        # mid-message; a cancellation reaches them, and their rows keep their leases.
+        # Never leave a channel task running behind the job (a failed claim included:
+        # the channels finish what they hold).
         if running:
-            for task in running.values():
-                task.cancel()
             await asyncio.gather(*running.values(), return_exceptions=True)
     async with ctx.sessions() as session:
         ctx.metrics.set("storywatch_queue_length", await delivery_repo.pending_count(session))

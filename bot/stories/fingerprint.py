@@ -14,6 +14,7 @@ unlike LSH banding, has no false negatives.
 from __future__ import annotations
 
 import json
+import sys
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -64,6 +65,10 @@ class StoryFingerprint:
         if self.published.tzinfo is None:
             raise ValueError("StoryFingerprint.published must be timezone-aware")
         object.__setattr__(self, "published", self.published.astimezone(UTC))
+        # Interned: thousands of open stories hold the same few thousand words ("kardashian"),
+        # and each fingerprint arriving from the parse pool or the database brings its own copies.
+        object.__setattr__(self, "title_tokens", tuple(map(sys.intern, self.title_tokens)))
+        object.__setattr__(self, "body_tokens", tuple(map(sys.intern, self.body_tokens)))
         object.__setattr__(self, "tokens", frozenset(self.title_tokens + self.body_tokens))
         object.__setattr__(self, "title_token_set", frozenset(self.title_tokens))
         # Name words in token space (stemmed), so they can be subtracted from overlaps.
@@ -73,6 +78,12 @@ class StoryFingerprint:
         object.__setattr__(self, "name_tokens", strong)
         object.__setattr__(self, "all_words", self.tokens | strong | subject)
         object.__setattr__(self, "given_names", _given_names(self.names))
+
+    def __reduce__(self) -> tuple[type[StoryFingerprint], tuple[Any, ...]]:
+        # Pickled as its fields alone: the derived sets are rebuilt (and the words interned)
+        # on arrival from the parse pool instead of travelling as copies.
+        fields = (self.title_tokens, self.body_tokens, self.names, self.subject, self.link, self.published)
+        return (StoryFingerprint, fields)
 
     @property
     def has_summary(self) -> bool:

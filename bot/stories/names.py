@@ -84,7 +84,7 @@ def _runs(text: str) -> list[_Run]:
     return runs
 
 
-@lru_cache(maxsize=1 << 14)  # the same names recur across a feed and across feeds
+@lru_cache(maxsize=1 << 12)  # the same names recur across a feed and across feeds
 def _normalize(raw_words: tuple[str, ...]) -> str | None:
     """Folded name, trimmed of leading/trailing stopwords; None if nothing is left."""
     parts = [" ".join(words(w)) for w in raw_words]

@@ -35,7 +35,7 @@ def _drop_possessive(word: str) -> str:
     return word.replace("'", "")
 
 
-@lru_cache(maxsize=1 << 16)  # words follow Zipf: a few thousand cover most of any feed
+@lru_cache(maxsize=1 << 14)  # words follow Zipf: a few thousand cover most of any feed
 def stem(word: str) -> str:
     """Conservative suffix stripping so inflections of one word meet.
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -180,3 +181,16 @@ def test_same_story_implies_the_shared_token_bound(title_a: str, summary_a: str,
             assert shared_title >= DEFAULT_THRESHOLDS.min_shared_title_tokens(side) or (
                 side.has_summary and shared >= DEFAULT_THRESHOLDS.min_shared_full_tokens(side)
             )
+
+
+def test_pickle_carries_the_fields_and_rebuilds_shared_words() -> None:
+    when = datetime(2014, 5, 24, 18, 0, tzinfo=UTC)
+    summary = "Kim Kardashian wed Kanye West in Florence on Saturday."
+    original = fingerprint("Kim Kardashian and Kanye West marry", summary, "https://a.test/1", when)
+    copy = pickle.loads(pickle.dumps(original))
+    assert copy == original
+    derived = ("tokens", "title_token_set", "name_tokens", "subject_tokens", "all_words", "given_names")
+    assert all(getattr(copy, name) == getattr(original, name) for name in derived)
+    assert score(copy, original, DEFAULT_THRESHOLDS).title == 1.0
+    # The words of both are the same interned strings, not copies.
+    assert all(a is b for a, b in zip(copy.title_tokens, original.title_tokens, strict=True))
