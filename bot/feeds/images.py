@@ -8,8 +8,9 @@ from urllib.parse import urlsplit
 
 _IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".gif", ".webp", ".avif", ".bmp", ".svg")
 
-# A regex, not a parser: item HTML reaching us was already sanitized by feedparser, and
-# the first <img> must be found without parsing a whole 800 KB article.
+# A regex, not a parser: the first <img> must be found without parsing a whole 800 KB
+# article. The HTML is raw (feedparser's sanitizer is off): an <img> inside a comment or a
+# script can at worst pick a wrong picture, and only an http(s) URL is ever kept.
 _IMG_SRC = re.compile(r"""<img\b[^>]*?\ssrc\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))""", re.IGNORECASE)
 
 
