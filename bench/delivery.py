@@ -77,7 +77,7 @@ async def queue_alerts(sessions: SessionFactory, guilds: list[EmulatedGuild], al
                         queries=("bench",),
                     )
                 )
-        queued = len(await delivery_repo.enqueue(session, new, now=now))
+        queued = await delivery_repo.enqueue(session, new, now=now)
     if queued != alerts:
         raise RuntimeError(f"queued {queued} alerts, wanted {alerts}")
     return [channel for _, channel in targets]

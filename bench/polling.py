@@ -20,7 +20,10 @@ checks that each feed was fetched exactly once with the expected outcome; a poll
 cycle that raises is reported as such (as the scheduler would log it), and untimed
 catch-up cycles then settle every feed before the next phase is measured.
 
-    python -m bench.polling [--feeds N] [--quick] [--no-stories]
+The poll phases report how busy SQLite's one writer was: near 100%, the serialized
+write transactions pace the cycle, not the parser or the event loop.
+
+    python -m bench.polling [--feeds N] [--quick] [--no-stories] [--follows N]
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import tempfile
+import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -170,11 +174,15 @@ class Bench:
     async def pipeline(self, expected: str) -> Check:
         """One poll cycle over every feed; the check wants one fetch per feed."""
         skipped_before = self.services.metrics.get(SKIPPED_METRIC)
+        sessions = self.services.sessions
         fetcher = await loopback_fetcher(self.services.settings)  # no keep-alive carried over
+        held_before, started = sessions.write_lock_held_seconds, time.perf_counter()
         try:
             cycle = await poll_cycle(self.services, fetcher, limit=len(self.urls), stories=self.stories)
         finally:
             await fetcher.close()
+        cycle_seconds = time.perf_counter() - started
+        held = sessions.write_lock_held_seconds - held_before
 
         async def check() -> tuple[bool, dict[str, Any]]:
             hits = await self.server.hits()  # raises if the feed server died meanwhile
@@ -188,6 +196,8 @@ class Bench:
                 "parse_skipped": int(self.services.metrics.get(SKIPPED_METRIC) - skipped_before),
                 "http": hits.statuses,
                 "feeds_fetched_twice": hits.fetched_more_than_once(),
+                # Share of the cycle some write transaction held SQLite's one writer.
+                "write_lock_busy": round(held / cycle_seconds, 2) if cycle_seconds else 0.0,
             }
             if cycle.crash:
                 detail["cycle_crashed"] = cycle.crash
@@ -348,10 +358,10 @@ def _targets(phases: dict[str, Phase]) -> list[dict[str, Any]]:
     ]
 
 
-def run(quick: bool, *, feeds: int | None = None, stories: bool = True) -> dict[str, Any]:
+def run(quick: bool, *, feeds: int | None = None, stories: bool = True, follows: int = FOLLOWS) -> dict[str, Any]:
     count = feeds or (QUICK_FEEDS if quick else FULL_FEEDS)
     with tempfile.TemporaryDirectory(prefix="sw-bench-poll-") as tmp:
-        return asyncio.run(run_async(count, rounds=5, follows=FOLLOWS, workdir=Path(tmp), stories=stories))
+        return asyncio.run(run_async(count, rounds=5, follows=follows, workdir=Path(tmp), stories=stories))
 
 
 def markdown(result: dict[str, Any]) -> str:
@@ -370,6 +380,8 @@ def markdown(result: dict[str, Any]) -> str:
                 notes.append(f"{detail['alerts_queued']:,} alerts queued")
             if detail["parse_skipped"]:
                 notes.append(f"{detail['parse_skipped']:,} parses skipped")
+            if "write_lock_busy" in detail:
+                notes.append(f"write lock busy {detail['write_lock_busy']:.0%}")
         if "http" in detail:
             notes.append("HTTP " + ",".join(f"{k}x{v}" for k, v in sorted(detail["http"].items())))
         rounds = p["all_rounds_feeds_per_s"]
@@ -422,8 +434,9 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help=f"{QUICK_FEEDS} feeds instead of {FULL_FEEDS}")
     parser.add_argument("--feeds", type=int, default=None)
     parser.add_argument("--no-stories", action="store_true", help="poll without story grouping (diagnosis)")
+    parser.add_argument("--follows", type=int, default=FOLLOWS, help="follows to match (0: store only, diagnosis)")
     args = parser.parse_args()
-    print(markdown(run(args.quick, feeds=args.feeds, stories=not args.no_stories)))
+    print(markdown(run(args.quick, feeds=args.feeds, stories=not args.no_stories, follows=args.follows)))
 
 
 if __name__ == "__main__":

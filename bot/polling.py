@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.audience import AudienceCache
 from bot.clock import utcnow
 from bot.delivery.timing import digest_due
 from bot.errors import FeedError, FeedParseError, HTTPStatusError
@@ -46,7 +47,6 @@ from db.engine import SessionFactory
 from db.repo import deliveries as delivery_repo
 from db.repo import digests as digest_repo
 from db.repo import feeds as feed_repo
-from db.repo import follows as follow_repo
 from db.repo import guild_settings as guild_repo
 from db.repo import items as item_repo
 from db.repo.feeds import ClaimedFeed
@@ -73,6 +73,7 @@ class PollContext:
     dry_run: bool = False  # `storywatch poll --once`: report, queue nothing
     stories: StoryBook | None = None  # groups coverage into stories (None: no grouping)
     in_flight: set[asyncio.Task[FeedOutcome]] = field(default_factory=set)
+    audience: AudienceCache = field(default_factory=AudienceCache)  # follows of matched queries
     outcomes: OutcomeWriter | None = None  # built from sessions and worker_id unless given
     story_saver: StorySaver | None = None  # built from stories and sessions unless given
     # Stores of changed feeds, several per transaction (dry runs write through _transaction).
@@ -396,13 +397,25 @@ class Audience:
     follows: list[FollowRef]
     visible: set[int] | None
     zones: dict[int, str]
+    by_query: dict[str, list[int]] = field(init=False)  # query -> positions in follows
+
+    def __post_init__(self) -> None:
+        # An item matches a few queries; planning it walks only their follows, not the
+        # feed's whole audience (hundreds of follows, once per matched item).
+        self.by_query = {}
+        for position, follow in enumerate(self.follows):
+            self.by_query.setdefault(follow.query, []).append(position)
+
+    def follows_of(self, queries: set[str]) -> list[FollowRef]:
+        """The follows of ``queries``, in ``follows`` order (the first follow of a member wins)."""
+        positions = [p for query in queries for p in self.by_query.get(query, ())]
+        if len(queries) > 1:
+            positions.sort()
+        return [self.follows[p] for p in positions]
 
 
 async def _audience(ctx: PollContext, session: AsyncSession, feed: ClaimedFeed, queries: set[str]) -> Audience:
-    follows = [
-        FollowRef(f.guild_id, f.channel_id, f.user_id, f.query, f.delivery, f.dm)
-        for f in await follow_repo.follows_for_queries(session, queries)
-    ]
+    follows = await ctx.audience.follows_of(session, queries)
     visible = await feed_repo.guilds_seeing_feed(session, feed)
     zones = {
         guild_id: await _guild_zone(ctx, session, guild_id)
@@ -443,22 +456,20 @@ async def _write_stores(ctx: PollContext, session: AsyncSession, jobs: list[Stor
     (a crash keeps all or none), with one statement per kind of row for the whole batch.
     Returns (items stored, alerts queued) per job."""
     stored = await item_repo.record_items_of_feeds(session, [(job.feed.id, job.fresh, job.now) for job in jobs])
-    deliveries: list[delivery_repo.NewDelivery] = []
+    deliveries: list[list[delivery_repo.NewDelivery]] = []  # per job
     digests: list[digest_repo.NewDigestEntry] = []
-    owner: dict[int, int] = {}  # item id -> job
-    for index, (job, inserted) in enumerate(zip(jobs, stored, strict=True)):
+    for job, inserted in zip(jobs, stored, strict=True):
         matched = [(item_id, row, job.hits[row.keys[0]]) for item_id, row in inserted if row.keys[0] in job.hits]
+        new: list[delivery_repo.NewDelivery] = []
         if matched and job.audience is not None:
             new, held = _plan_alerts(ctx, job.audience, matched, job.now, job.outcome)
-            deliveries += new
             digests += held
-            owner.update((item_id, index) for item_id, _row, _found in matched)
+        deliveries.append(new)
     queued = [0] * len(jobs)
     if not ctx.dry_run:
         queued_at = ctx.clock()
         await digest_repo.add_entries(session, digests, now=queued_at)
-        for item_id in await delivery_repo.enqueue(session, deliveries, now=queued_at):
-            queued[owner[item_id]] += 1
+        queued = await delivery_repo.enqueue_groups(session, deliveries, now=queued_at)
     states = [(job.feed.id, job.state(bool(inserted))) for job, inserted in zip(jobs, stored, strict=True)]
     lost = await feed_repo.release_feeds(session, ctx.worker_id, states)
     for job in jobs:
@@ -483,7 +494,7 @@ def _plan_alerts(
     zones = audience.zones
     for item_id, found in matched.items():
         identity = identity_for(rows[item_id].article_key, item_id)
-        plan = plan_item(audience.follows, visible_guilds=audience.visible, matched=found)
+        plan = plan_item(audience.follows_of(found), visible_guilds=audience.visible, matched=found)
         for alert in plan.channels:
             new.append(
                 delivery_repo.NewDelivery(

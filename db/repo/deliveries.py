@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import String, bindparam, func, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.dialect import insert_ignore, is_postgres
-from db.models import ChannelState, Delivery
+from db.models import ChannelState, Delivery, UTCDateTime
 
 ENQUEUE_CHUNK = 5_000  # rows per INSERT execution
 
@@ -26,34 +27,95 @@ class NewDelivery:
     kind: str = "channel"  # dm: channel_id is the member's user id
 
 
-async def enqueue(session: AsyncSession, deliveries: Sequence[NewDelivery], *, now: datetime) -> list[int]:
+async def enqueue(session: AsyncSession, deliveries: Sequence[NewDelivery], *, now: datetime) -> int:
     """Queue deliveries; an article already queued for a channel (another feed) is skipped.
-    Returns the item id of each delivery queued."""
-    # A fixed order: two workers queueing the same article for a channel never deadlock.
-    ordered = sorted(deliveries, key=lambda d: (d.channel_id, d.article_identity))
-    stmt = insert_ignore(session, Delivery).returning(Delivery.__table__.c.item_id)
-    queued: list[int] = []
+    Returns how many were queued."""
+    return (await enqueue_groups(session, [deliveries], now=now))[0]
+
+
+async def enqueue_groups(session: AsyncSession, groups: Sequence[Sequence[NewDelivery]], *, now: datetime) -> list[int]:
+    """Queue several groups of deliveries (one per changed feed: no item in two groups)
+    in the caller's transaction; returns how many of each group were queued. Where groups
+    carry the same article for the same channel, the earlier group queues it."""
+    if is_postgres(session):
+        return await _enqueue_postgres(session, groups, now)
+    return await _enqueue_sqlite(session, groups, now)
+
+
+def _columns(d: NewDelivery) -> tuple[int, int, int, str, str, str, str]:
+    return (
+        d.item_id,
+        d.guild_id,
+        d.channel_id,
+        d.article_identity,
+        " ".join(str(u) for u in sorted(set(d.user_ids))),
+        "\n".join(sorted(set(d.queries))),
+        d.kind,
+    )
+
+
+# One statement and one JSON parameter per chunk of rows, counted afterwards per item.
+# The executemany with RETURNING it replaces stepped SQLite once per row in the driver's
+# thread, which took the GIL back for each (the poll loop waited on every row), and
+# bound parameters row by row in SQLAlchemy: most of a busy write transaction.
+# SQLite has one writer, so no lock order to keep.
+_SQLITE_ENQUEUE = text(
+    "INSERT OR IGNORE INTO deliveries (item_id, guild_id, channel_id, article_identity, user_ids, "
+    "queries, kind, status, attempts, next_attempt_at, created_at) "
+    "SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'), "
+    "json_extract(value, '$[3]'), json_extract(value, '$[4]'), json_extract(value, '$[5]'), "
+    "json_extract(value, '$[6]'), 'pending', 0, :now, :now FROM json_each(:rows) ORDER BY key"
+).bindparams(bindparam("now", type_=UTCDateTime), bindparam("rows", type_=String))
+
+
+async def _enqueue_sqlite(session: AsyncSession, groups: Sequence[Sequence[NewDelivery]], now: datetime) -> list[int]:
+    owner: dict[int, int] = {}  # item id -> its group
+    for index, group in enumerate(groups):
+        for d in group:
+            owner.setdefault(d.item_id, index)
+    counts = [0] * len(groups)
+    ordered = [d for group in groups for d in group]
+    if not ordered:
+        return counts
+    # New rows get ids above the largest (SQLite's rowid rule); rows of other items that
+    # another process might add meanwhile are not counted.
+    before = await session.scalar(select(func.max(Delivery.id))) or 0
+    for start in range(0, len(ordered), ENQUEUE_CHUNK):
+        rows = [_columns(d) for d in ordered[start : start + ENQUEUE_CHUNK]]
+        await session.execute(_SQLITE_ENQUEUE, {"now": now, "rows": json.dumps(rows, separators=(",", ":"))})
+    queued = await session.execute(
+        select(Delivery.item_id, func.count()).where(Delivery.id > before).group_by(Delivery.item_id)
+    )
+    for item_id, count in queued:
+        if item_id in owner:
+            counts[owner[item_id]] += count
+    return counts
+
+
+async def _enqueue_postgres(session: AsyncSession, groups: Sequence[Sequence[NewDelivery]], now: datetime) -> list[int]:
+    # One order over every group: two workers queueing the same articles never deadlock.
+    first: dict[tuple[int, str], int] = {}
+    for index, group in enumerate(groups):
+        for d in group:
+            first.setdefault((d.channel_id, d.article_identity), index)
+    ordered = sorted((d for group in groups for d in group), key=lambda d: (d.channel_id, d.article_identity))
+    table = Delivery.__table__
+    stmt = insert_ignore(session, Delivery).returning(table.c.channel_id, table.c.article_identity)
+    counts = [0] * len(groups)
     # In chunks: a batch of popular items can queue hundreds of thousands of rows, and one
     # parameter dict per row, all at once, was the poll worker's peak memory.
     for start in range(0, len(ordered), ENQUEUE_CHUNK):
         values = [
-            {
-                "item_id": d.item_id,
-                "guild_id": d.guild_id,
-                "channel_id": d.channel_id,
-                "article_identity": d.article_identity,
-                "user_ids": " ".join(str(u) for u in sorted(set(d.user_ids))),
-                "queries": "\n".join(sorted(set(d.queries))),
-                "kind": d.kind,
-                "status": "pending",
-                "attempts": 0,
-                "next_attempt_at": now,
-                "created_at": now,
-            }
+            dict(zip(_COLUMN_NAMES, _columns(d), strict=True))
+            | {"status": "pending", "attempts": 0, "next_attempt_at": now, "created_at": now}
             for d in ordered[start : start + ENQUEUE_CHUNK]
         ]
-        queued += (await session.execute(stmt, values)).scalars()
-    return queued
+        for channel_id, identity in await session.execute(stmt, values):
+            counts[first[(channel_id, identity)]] += 1
+    return counts
+
+
+_COLUMN_NAMES = ("item_id", "guild_id", "channel_id", "article_identity", "user_ids", "queries", "kind")
 
 
 async def claim_due(

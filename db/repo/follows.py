@@ -92,6 +92,21 @@ async def follows_for_queries(session: AsyncSession, queries: Iterable[str]) -> 
     return found
 
 
+AudienceRow = tuple[int, int, int, int, str, str, bool]  # id, guild, channel, member, query, delivery, dm
+
+
+async def audience_of_queries(session: AsyncSession, queries: Iterable[str]) -> list[AudienceRow]:
+    """(follow id, guild id, channel id, member id, query, delivery, dm) of every follow of
+    ``queries``: plain rows, not Follow objects (a poll reads hundreds per changed feed)."""
+    wanted = sorted(set(queries))
+    columns = (Follow.id, Follow.guild_id, Follow.channel_id, Follow.user_id, Follow.query, Follow.delivery, Follow.dm)
+    found: list[AudienceRow] = []
+    for start in range(0, len(wanted), 500):
+        rows = await session.execute(select(*columns).where(Follow.query.in_(wanted[start : start + 500])))
+        found.extend((i, g, c, u, q, d, bool(dm)) for i, g, c, u, q, d, dm in rows)
+    return found
+
+
 async def distinct_queries(session: AsyncSession) -> list[str]:
     return list(await session.scalars(select(Follow.query).distinct()))
 

@@ -192,3 +192,28 @@ async def test_failure_backs_off_and_success_resets(
         feed = await s.get(Feed, feed_id)
     assert feed is not None and feed.consecutive_failures == 0 and feed.last_error is None
     assert await count(sessions, Item) == 1
+
+
+async def test_an_item_alerts_exactly_the_members_whose_query_it_matched(
+    sessions: SessionFactory, server: FeedServer, fetcher: FeedFetcher
+) -> None:
+    matcher = FollowMatcher()
+    follows = [(10, 5, "oscars"), (10, 6, "winners"), (10, 7, "grammys"), (11, 8, "oscars"), (11, 9, "tonys")]
+    async with sessions.begin() as s:
+        for channel, user, query in follows:
+            await follow_repo.add_follow(s, guild_id=1, channel_id=channel, user_id=user, query=query, now=NOW)
+    for _channel, _user, query in follows:
+        matcher.add(query)
+    await add_feed(sessions, server.set_feed("f.xml", [article(1, "Tonys: the nominees")]))
+    ctx = context(sessions, fetcher, matcher)
+    await poll_due_feeds(ctx)
+    server.set_feed("f.xml", [article(2, "Oscars: the winners"), article(1, "Tonys: the nominees")])
+    await make_due(sessions)
+    [outcome] = await poll_due_feeds(ctx)
+    assert outcome.queued == 2
+    async with sessions() as s:
+        rows = (await s.scalars(select(Delivery).order_by(Delivery.channel_id))).all()
+    assert [(d.channel_id, d.user_ids, d.queries) for d in rows] == [
+        (10, "5 6", "oscars\nwinners"),
+        (11, "8", "oscars"),
+    ]

@@ -13,13 +13,13 @@ from db.repo import items as item_repo
 NOW = datetime(2026, 5, 1, tzinfo=UTC)
 
 
-async def make_item(sessions: SessionFactory) -> int:
+async def make_item(sessions: SessionFactory, key: str = "g:1") -> int:
     async with sessions.begin() as s:
         feed = await feed_repo.get_or_create_feed(
             s, url="http://f.test/", name="F", kind="config", trusted=True, interval=60, now=NOW
         )
         row = ItemRow(
-            keys=("g:1",),
+            keys=(key,),
             article_key="https://a.test/1",
             title="t",
             link="https://a.test/1",
@@ -48,9 +48,9 @@ def new(item_id: int, channel: int, identity: str = "https://a.test/1") -> repo.
 async def test_one_article_once_per_channel(sessions: SessionFactory) -> None:
     item_id = await make_item(sessions)
     async with sessions.begin() as s:
-        assert await repo.enqueue(s, [new(item_id, 10), new(item_id, 11)], now=NOW) == [item_id, item_id]
+        assert await repo.enqueue(s, [new(item_id, 10), new(item_id, 11)], now=NOW) == 2
     async with sessions.begin() as s:
-        assert await repo.enqueue(s, [new(item_id, 10)], now=NOW) == []
+        assert await repo.enqueue(s, [new(item_id, 10)], now=NOW) == 0
     async with sessions() as s:
         assert await repo.pending_count(s) == 2
 
@@ -61,11 +61,11 @@ async def test_enqueue_in_chunks_skips_duplicates_across_chunk_boundaries(
     monkeypatch.setattr(repo, "ENQUEUE_CHUNK", 3)
     item_id = await make_item(sessions)
     async with sessions.begin() as s:
-        assert await repo.enqueue(s, [new(item_id, 10), new(item_id, 12)], now=NOW) == [item_id, item_id]
+        assert await repo.enqueue(s, [new(item_id, 10), new(item_id, 12)], now=NOW) == 2
     # Channels 10..17 sorted into chunks [10, 11, 12] [13, 14, 15] [16, 17]; 10 and 12 are queued already.
     async with sessions.begin() as s:
         queued = await repo.enqueue(s, [new(item_id, channel) for channel in range(17, 9, -1)], now=NOW)
-    assert queued == [item_id] * 6
+    assert queued == 6
     async with sessions() as s:
         assert await repo.pending_count(s) == 8
 
@@ -121,3 +121,45 @@ async def test_claims_are_fair_across_channels(sessions: SessionFactory) -> None
         claimed = await repo.claim_due(s, now=NOW, worker="a", lease=timedelta(seconds=30), limit=10)
     per_channel = {c: sum(1 for r in claimed if r.channel_id == c) for c in (10, 11)}
     assert per_channel == {10: 5, 11: 2}  # a backlog in one channel does not starve the other
+
+
+async def test_groups_are_counted_apart_and_the_earlier_group_queues_a_shared_article(
+    sessions: SessionFactory,
+) -> None:
+    first, second, third = [await make_item(sessions, key) for key in ("g:1", "g:2", "g:3")]
+    async with sessions.begin() as s:
+        await repo.enqueue(s, [new(first, 10)], now=NOW)
+    groups = [
+        [new(first, 10), new(first, 11), new(first, 12)],  # 10 was queued before
+        [new(second, 12), new(second, 13)],  # the same article: 12 is the first group's
+        [],
+        [new(third, 14, "https://a.test/other")],
+    ]
+    async with sessions.begin() as s:
+        assert await repo.enqueue_groups(s, groups, now=NOW) == [2, 1, 0, 1]
+    async with sessions() as s:
+        assert await repo.pending_count(s) == 5
+
+
+async def test_a_queued_row_holds_exactly_what_was_given(sessions: SessionFactory) -> None:
+    item_id = await make_item(sessions)
+    snowflake = 1_234_567_890_123_456_789  # beyond 2**53: must not pass through a float
+    delivery = repo.NewDelivery(
+        item_id=item_id,
+        guild_id=snowflake,
+        channel_id=snowflake + 1,
+        article_identity='https://a.test/"quoted"?q=ü&x=\\n',
+        user_ids=(snowflake + 3, snowflake + 2, snowflake + 3),
+        queries=("kim kanye", 'beyoncé "live"'),
+        kind="dm",
+    )
+    async with sessions.begin() as s:
+        assert await repo.enqueue(s, [delivery], now=NOW) == 1
+    async with sessions.begin() as s:
+        [row] = await repo.claim_due(s, now=NOW, worker="a", lease=timedelta(seconds=5), limit=10)
+    assert (row.item_id, row.guild_id, row.channel_id) == (item_id, snowflake, snowflake + 1)
+    assert row.article_identity == delivery.article_identity
+    assert row.user_ids == f"{snowflake + 2} {snowflake + 3}"
+    assert row.queries == 'beyoncé "live"\nkim kanye'
+    assert (row.kind, row.status, row.attempts) == ("dm", "pending", 1)
+    assert row.next_attempt_at == NOW and row.created_at == NOW
