@@ -8,7 +8,8 @@ the bot builds (process parse pool, follow matching, story grouping). Phases:
 1. first poll: the baseline poll of each feed (items stored, nothing alerted)
 2. changed: every feed has 50 new items (200); baselines: bare aiohttp 200 (the
    fetch ceiling) and plain ``feedparser.parse`` of the same documents in the same
-   process pool (the parse baseline), plus our parse adapter alone in that pool
+   process pool (the parse baseline), plus our parse adapter alone in that pool and
+   the poll's whole pool job (adapter, dedup keys, search text, story fingerprints)
 3. unchanged, 304: validators honoured; baseline: bare aiohttp with If-None-Match
 4. unchanged, 200 without validators: the server ignores If-None-Match and sends the
    same body, so the pipeline should skip parsing by body hash; baseline: bare 200
@@ -50,7 +51,7 @@ from bench.common import (
 from bench.cycles import catch_up, make_due, poll_cycle
 from bench.feeddocs import ITEMS_PER_FEED, version_etag
 from bench.feedserver import FeedServerProcess
-from bench.parsejobs import adapter, plain_feedparser
+from bench.parsejobs import adapter, plain_feedparser, prepare
 from bench.pipeline import (
     add_feeds,
     add_follows,
@@ -83,6 +84,7 @@ BARE_304 = "bare aiohttp 304 (force_close)"
 BARE_SAME = "bare aiohttp 200 (no validators)"
 PLAIN_PARSE = "plain feedparser.parse in the pool"
 ADAPTER_PARSE = "parse_feed adapter in the pool"
+PREPARE_PARSE = "poll's pool job in the pool (adapter + keys + search text + fingerprints)"
 Check = Callable[[], Awaitable[tuple[bool, dict[str, Any]]]]
 
 
@@ -234,6 +236,7 @@ async def _warm_up(services: Services, bodies: Sequence[bytes]) -> None:
     sample = list(bodies[:4]) * 2
     await pool_parse(pool, adapter, sample)
     await pool_parse(pool, plain_feedparser, sample)
+    await pool_parse(pool, prepare, sample)
 
 
 async def run_async(feeds: int, *, rounds: int, follows: int, workdir: Path, stories: bool = True) -> dict[str, Any]:
@@ -288,6 +291,7 @@ async def run_async(feeds: int, *, rounds: int, follows: int, workdir: Path, sto
 
             await bench.measure(PLAIN_PARSE, "baseline", lambda: parse_all(plain_feedparser))
             await bench.measure(ADAPTER_PARSE, "baseline", lambda: parse_all(adapter))
+            await bench.measure(PREPARE_PARSE, "baseline", lambda: parse_all(prepare))
             await bench.poll(CHANGED, "new")
             settle["after changed"] = await catch_up(services, feeds, stories=stories)
 

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 from bot.feeds.dedup import canonical_link, item_dedup_key
 from bot.feeds.model import ParsedFeed, ParsedItem
-from bot.query.text import scan
+from bot.query.text import word_forms
 from bot.records import ItemRow
 
 
@@ -43,10 +43,10 @@ def search_text_of(title: str, summary: str, categories: Sequence[str]) -> str:
     """The item's normalized words (with plural-possessive alternates) for full-text search."""
     words: list[str] = []
     for text in (title, summary, *categories):
-        for token in scan(text):
-            words.append(token.text)
-            if token.alternate:
-                words.append(token.alternate)
+        for word, alternate in word_forms(text):  # scan's words, without building spans
+            words.append(word)
+            if alternate:
+                words.append(alternate)
     return " ".join(words)
 
 
