@@ -465,10 +465,10 @@ async def _write_stores(ctx: PollContext, session: AsyncSession, jobs: list[Stor
     deliveries: list[list[delivery_repo.NewDelivery]] = []  # per job
     digests: list[digest_repo.NewDigestEntry] = []
     for job, inserted in zip(jobs, stored, strict=True):
-        matched = [(item_id, row, job.hits[row.keys[0]]) for item_id, row in inserted if row.keys[0] in job.hits]
+        matched = [(item_id, row) for item_id, row in inserted if row.keys[0] in job.plans]
         new: list[delivery_repo.NewDelivery] = []
         if matched and job.audience is not None:
-            new, held = _plan_alerts(ctx, job, matched)
+            new, held = _plan_alerts(ctx, job, job.audience, matched)
             digests += held
         deliveries.append(new)
     queued = [0] * len(jobs)
@@ -485,16 +485,15 @@ async def _write_stores(ctx: PollContext, session: AsyncSession, jobs: list[Stor
 
 
 def _plan_alerts(
-    ctx: PollContext, job: StoreJob, hits: list[tuple[int, ItemRow, set[str]]]
+    ctx: PollContext, job: StoreJob, audience: Audience, stored: list[tuple[int, ItemRow]]
 ) -> tuple[list[delivery_repo.NewDelivery], list[digest_repo.NewDigestEntry]]:
     """The planned alerts of the matched items that were stored, now with their item ids:
     channel alerts, DMs, digest entries."""
-    assert job.audience is not None
-    ctx.metrics.inc("storywatch_matches_total", len(hits))
+    ctx.metrics.inc("storywatch_matches_total", len(stored))
     new: list[delivery_repo.NewDelivery] = []
     digests: list[digest_repo.NewDigestEntry] = []
-    zones = job.audience.zones
-    for item_id, row, _found in hits:
+    zones = audience.zones
+    for item_id, row in stored:
         identity = identity_for(row.article_key, item_id)
         plan = job.plans[row.keys[0]]
         for alert in plan.channels:
