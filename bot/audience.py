@@ -9,6 +9,7 @@ counter per feed checks that, so a change made by any process is seen at once.
 
 from __future__ import annotations
 
+import sys
 from collections import OrderedDict
 from collections.abc import Collection
 
@@ -17,8 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.ingest import FollowRef
 from db.repo import follows as follow_repo
 
-# About 100 bytes a follow: a bounded few megabytes, whatever the number of follows.
-DEFAULT_MAX_FOLLOWS = 20_000
+# A few hundred bytes a follow: a few megabytes at most, whatever the number of follows
+# (a poll worker's memory has a budget, see bench.memory).
+DEFAULT_MAX_FOLLOWS = 10_000
 
 
 class AudienceCache:
@@ -47,7 +49,9 @@ class AudienceCache:
             for follow_id, guild, channel, member, query, delivery, dm in await follow_repo.audience_of_queries(
                 session, missing
             ):
-                fetched[query].append((follow_id, FollowRef(guild, channel, member, query, delivery, dm)))
+                # One copy of each query and delivery string, not one per row read.
+                ref = FollowRef(guild, channel, member, sys.intern(query), sys.intern(delivery), dm)
+                fetched[ref.query].append((follow_id, ref))
             for query, pairs in fetched.items():
                 found[query] = tuple(pairs)
             # Another task may have seen a newer version while this one read: what it

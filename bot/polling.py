@@ -34,7 +34,7 @@ from bot.fetch.schedule import (
 )
 from bot.follow_matcher import FollowMatcher
 from bot.group_commit import GroupCommit, OutcomeWriter, StorySaver
-from bot.ingest import AlertDecider, DeliveryPlan, FollowRef, identity_for, plan_item
+from bot.ingest import AlertDecider, FollowRef, identity_for, plan_item
 from bot.metrics import Metrics
 from bot.prepare import PreparedFeed, prepare_feed
 from bot.records import ItemRow
@@ -354,14 +354,9 @@ async def _store(
             if index % CPU_SLICE == 0:
                 await asyncio.sleep(0)
     audience = None
-    plans: dict[str, DeliveryPlan] = {}
-    if hits:  # who sees these items: read and planned now, so the write transaction only writes
+    if hits:  # who sees these items: read now, so the write transaction below only writes
         async with ctx.sessions() as session:
             audience = await _audience(ctx, session, feed, set().union(*hits.values()))
-        for index, (key, found) in enumerate(hits.items(), start=1):
-            plans[key] = plan_item(audience.follows_of(found), visible_guilds=audience.visible, matched=found)
-            if index % CPU_SLICE == 0:
-                await asyncio.sleep(0)
 
     def state(changed: bool) -> dict[str, Any]:
         """The feed's new columns, once it is known whether any item was new."""
@@ -371,7 +366,7 @@ async def _store(
             values["title"] = parsed.title[:500]
         return values
 
-    job = StoreJob(feed, fresh, hits, plans, audience, outcome, now, state)
+    job = StoreJob(feed, fresh, hits, audience, outcome, now, state)
     if ctx.dry_run or ctx.store_writer is None:
         async with _transaction(ctx) as session:
             [(stored, outcome.queued)] = await _write_stores(ctx, session, [job])
@@ -450,7 +445,6 @@ class StoreJob:
     feed: ClaimedFeed
     fresh: list[ItemRow]
     hits: dict[str, set[str]]  # first key of an alertable row -> the queries it matched
-    plans: dict[str, DeliveryPlan]  # first key of a matched row -> who gets it, and how
     audience: Audience | None
     outcome: FeedOutcome
     now: datetime
@@ -465,10 +459,10 @@ async def _write_stores(ctx: PollContext, session: AsyncSession, jobs: list[Stor
     deliveries: list[list[delivery_repo.NewDelivery]] = []  # per job
     digests: list[digest_repo.NewDigestEntry] = []
     for job, inserted in zip(jobs, stored, strict=True):
-        matched = [(item_id, row) for item_id, row in inserted if row.keys[0] in job.plans]
+        matched = [(item_id, row, job.hits[row.keys[0]]) for item_id, row in inserted if row.keys[0] in job.hits]
         new: list[delivery_repo.NewDelivery] = []
         if matched and job.audience is not None:
-            new, held = _plan_alerts(ctx, job, job.audience, matched)
+            new, held = _plan_alerts(ctx, job.audience, matched, job.now, job.outcome)
             digests += held
         deliveries.append(new)
     queued = [0] * len(jobs)
@@ -485,17 +479,22 @@ async def _write_stores(ctx: PollContext, session: AsyncSession, jobs: list[Stor
 
 
 def _plan_alerts(
-    ctx: PollContext, job: StoreJob, audience: Audience, stored: list[tuple[int, ItemRow]]
+    ctx: PollContext,
+    audience: Audience,
+    hits: list[tuple[int, ItemRow, set[str]]],
+    now: datetime,
+    outcome: FeedOutcome,
 ) -> tuple[list[delivery_repo.NewDelivery], list[digest_repo.NewDigestEntry]]:
-    """The planned alerts of the matched items that were stored, now with their item ids:
-    channel alerts, DMs, digest entries."""
-    ctx.metrics.inc("storywatch_matches_total", len(stored))
+    """Who gets which matched item, and how: channel alerts, DMs, digest entries."""
+    matched: dict[int, set[str]] = {item_id: found for item_id, _row, found in hits}
+    ctx.metrics.inc("storywatch_matches_total", len(matched))
+    rows = {item_id: row for item_id, row, _found in hits}
     new: list[delivery_repo.NewDelivery] = []
     digests: list[digest_repo.NewDigestEntry] = []
     zones = audience.zones
-    for item_id, row in stored:
-        identity = identity_for(row.article_key, item_id)
-        plan = job.plans[row.keys[0]]
+    for item_id, found in matched.items():
+        identity = identity_for(rows[item_id].article_key, item_id)
+        plan = plan_item(audience.follows_of(found), visible_guilds=audience.visible, matched=found)
         for alert in plan.channels:
             new.append(
                 delivery_repo.NewDelivery(
@@ -508,7 +507,7 @@ def _plan_alerts(
                 )
             )
             if ctx.dry_run:
-                job.outcome.would_alert.append((row.title, [f"<#{alert.channel_id}>"]))
+                outcome.would_alert.append((rows[item_id].title, [f"<#{alert.channel_id}>"]))
         for ref in plan.direct:
             new.append(
                 delivery_repo.NewDelivery(
@@ -533,7 +532,7 @@ def _plan_alerts(
                     dm=ref.dm,
                     due_at=digest_due(
                         ref.delivery,
-                        job.now,
+                        now,
                         tz=zones[ref.guild_id],
                         digest_time=ctx.settings.alerts.digest_time,
                     ),

@@ -20,9 +20,6 @@ from sqlalchemy.pool import NullPool
 
 from bot.errors import ConfigError
 
-SQLITE_POOL_SIZE = 20
-SQLITE_POOL_OVERFLOW = 40
-
 
 class SessionFactory:
     """Sessions to read with (``sessions()``) and write transactions (``sessions.begin()``).
@@ -88,14 +85,11 @@ def make_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     if backend == "sqlite":
         if parsed.drivername != "sqlite+aiosqlite":
             raise ConfigError("'database.url' for SQLite must start with sqlite+aiosqlite://")
-        if parsed.database in (None, "", ":memory:"):
-            engine = create_async_engine(url, echo=echo, poolclass=NullPool)
-        else:
-            # Fifty polls read at once (WAL readers do not block each other). With the
-            # default pool of 5, every connection past it was opened (a thread, the file,
-            # the pragmas) and closed again for one query: 2.3 of the 19.4 s aiosqlite's
-            # threads spent in a busy poll cycle. A kept connection is one idle thread.
-            engine = create_async_engine(url, echo=echo, pool_size=SQLITE_POOL_SIZE, max_overflow=SQLITE_POOL_OVERFLOW)
+        engine = create_async_engine(
+            url,
+            echo=echo,
+            poolclass=NullPool if parsed.database in (None, "", ":memory:") else None,
+        )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     if backend == "postgresql":
