@@ -56,6 +56,9 @@ log = logging.getLogger("storywatch.poll")
 # once held up every other task for tens of milliseconds, and with them the write
 # transaction in flight (SQLite's one writer), which waits a loop turn per statement.
 CPU_SLICE = 10
+# Polls waiting for their write, per fetch slot: beyond it, no new poll starts (back-pressure
+# when the database is the slow part; a waiting changed feed holds its parsed items).
+WRITE_QUEUE_FACTOR = 4
 
 
 @dataclass
@@ -73,6 +76,8 @@ class PollContext:
     dry_run: bool = False  # `storywatch poll --once`: report, queue nothing
     stories: StoryBook | None = None  # groups coverage into stories (None: no grouping)
     in_flight: set[asyncio.Task[FeedOutcome]] = field(default_factory=set)
+    writing: int = 0  # polls in flight past their fetch and parse: waiting for their write
+    fetch_slots: asyncio.Semaphore = field(init=False)  # see __post_init__
     audience: AudienceCache = field(default_factory=AudienceCache)  # follows of matched queries
     outcomes: OutcomeWriter | None = None  # built from sessions and worker_id unless given
     story_saver: StorySaver | None = None  # built from stories and sessions unless given
@@ -80,6 +85,11 @@ class PollContext:
     store_writer: GroupCommit[StoreJob, tuple[int, int]] | None = None
 
     def __post_init__(self) -> None:
+        # ``[polling] concurrency`` bounds the polls fetching or parsing; a poll waiting for
+        # its write holds no slot, so the polls finishing together can share a transaction
+        # beyond that number (with a slot held until the commit, a 304 cycle's outcome
+        # batches never passed it, and SQLite's writer paced the cycle).
+        self.fetch_slots = asyncio.Semaphore(self.settings.polling.concurrency)
         if self.outcomes is None:
             self.outcomes = OutcomeWriter(self.sessions, self.worker_id)
         if self.story_saver is None and self.stories is not None:
@@ -135,7 +145,8 @@ async def poll_due_feeds(ctx: PollContext, *, limit: int = 1000) -> list[FeedOut
         feeds = await feed_repo.claim_due_feeds(session, now=now, worker=ctx.worker_id, lease=lease, limit=limit)
     if not feeds:
         return []
-    gate = asyncio.Semaphore(ctx.settings.polling.concurrency)
+    # Fetching is bounded inside poll_feed; this bounds what waits for a write.
+    gate = asyncio.Semaphore(WRITE_QUEUE_FACTOR * ctx.settings.polling.concurrency)
 
     async def bounded(feed: ClaimedFeed) -> FeedOutcome:
         async with gate:
@@ -151,11 +162,14 @@ async def poll_due_feeds(ctx: PollContext, *, limit: int = 1000) -> list[FeedOut
 async def dispatch_due_feeds(ctx: PollContext) -> int:
     """The scheduler's tick: start polls for due feeds without waiting for them.
 
-    A cycle never waits for its slowest feed: each tick tops the running polls up to
-    ``[polling] concurrency``, so one slow server delays nobody and a feed's next poll
-    comes one interval after its own poll finished.
+    A cycle never waits for its slowest feed: each tick tops the polls that are fetching
+    or parsing up to ``[polling] concurrency`` (polls waiting for their write count only
+    against ``WRITE_QUEUE_FACTOR`` times it), so one slow server delays nobody and a feed's
+    next poll comes one interval after its own poll finished.
     """
-    free = ctx.settings.polling.concurrency - len(ctx.in_flight)
+    concurrency = ctx.settings.polling.concurrency
+    fetching = len(ctx.in_flight) - ctx.writing
+    free = min(concurrency - fetching, WRITE_QUEUE_FACTOR * concurrency - len(ctx.in_flight))
     if free <= 0:
         return 0
     now = ctx.clock()
@@ -206,27 +220,45 @@ async def poll_feed(ctx: PollContext, feed: ClaimedFeed) -> FeedOutcome:
 async def _poll_feed(ctx: PollContext, feed: ClaimedFeed) -> FeedOutcome:
     started = ctx.clock()
     ctx.metrics.inc("storywatch_polls_total")
+    async with ctx.fetch_slots:
+        found = await _fetch_and_parse(ctx, feed, started)
+    ctx.writing += 1
+    try:
+        if isinstance(found, FeedError):
+            return await _record_failure(ctx, feed, found, started)
+        result, parsed = found
+        if parsed is None:
+            return await _record_unchanged(ctx, feed, result, started)
+        return await _store(ctx, feed, result, parsed, started)
+    finally:
+        ctx.writing -= 1
+
+
+async def _fetch_and_parse(
+    ctx: PollContext, feed: ClaimedFeed, started: datetime
+) -> FeedError | tuple[FetchResult, PreparedFeed | None]:
+    """The network and the parse: the error, or the response and its parsed feed (None:
+    unchanged, by status or by body hash)."""
     try:
         result = await ctx.fetcher.fetch(
             feed.url, etag=feed.etag, last_modified=feed.last_modified, trusted=feed.trusted
         )
     except FeedError as exc:
-        return await _record_failure(ctx, feed, exc, started)
+        return exc
     except Exception as exc:  # a bug or an odd library error must not stop other feeds
         log.exception("unexpected error fetching feed", extra={"feed_id": feed.id})
-        return await _record_failure(ctx, feed, FeedError(f"internal error: {type(exc).__name__}"), started)
+        return FeedError(f"internal error: {type(exc).__name__}")
 
     if result.status == 304 or result.body is None:
         ctx.metrics.inc("storywatch_fetch_not_modified_total")
-        return await _record_unchanged(ctx, feed, result, started)
+        return result, None
     if result.body_sha256 and result.body_sha256 == feed.body_hash:
         ctx.metrics.inc("storywatch_parse_skipped_total")
-        return await _record_unchanged(ctx, feed, result, started)
+        return result, None
     try:
-        parsed = await _parse(ctx, result.body, result, started)
+        return result, await _parse(ctx, result.body, result, started)
     except FeedParseError as exc:
-        return await _record_failure(ctx, feed, exc, started)
-    return await _store(ctx, feed, result, parsed, started)
+        return exc
 
 
 async def _parse(ctx: PollContext, body: bytes, result: FetchResult, now: datetime) -> PreparedFeed:

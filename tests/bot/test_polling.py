@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -11,7 +12,7 @@ from sqlalchemy import func, select
 from bot.fetch.fetcher import FeedFetcher
 from bot.fetch.limits import FetchLimits
 from bot.follow_matcher import FollowMatcher
-from bot.polling import PollContext, poll_due_feeds
+from bot.polling import WRITE_QUEUE_FACTOR, PollContext, dispatch_due_feeds, drain_polls, poll_due_feeds
 from bot.settings import parse_settings
 from db.engine import SessionFactory
 from db.models import Delivery, Feed, Item
@@ -217,3 +218,42 @@ async def test_an_item_alerts_exactly_the_members_whose_query_it_matched(
         (10, "5 6", "oscars\nwinners"),
         (11, "8", "oscars"),
     ]
+
+
+async def _until(condition: Callable[[], bool], what: str) -> None:
+    for _ in range(500):
+        if condition():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+async def test_polls_waiting_for_their_write_free_their_fetch_slot_up_to_a_bound(
+    sessions: SessionFactory, server: FeedServer, fetcher: FeedFetcher
+) -> None:
+    """SQLite's writer busy: fetched polls wait for it without holding a concurrency slot,
+    so others fetch meanwhile (and later share a write), but at most WRITE_QUEUE_FACTOR
+    times the concurrency are in flight."""
+    async with sessions() as s:
+        if s.get_bind().dialect.name != "sqlite":
+            pytest.skip("the write lock that holds the polls back is SQLite's")
+    for n in range(10):
+        await add_feed(sessions, server.set_raw(f"f{n}.xml", b"down", status=500), name=f"F{n}")
+    ctx = context(sessions, fetcher, FollowMatcher(), concurrency=2)
+    bound = WRITE_QUEUE_FACTOR * 2
+    async with sessions.begin():  # this task holds the write lock; the polls' writes queue behind it
+        started = 0
+        while started < bound:
+            count = await dispatch_due_feeds(ctx)
+            assert count == 2  # never more fetching at once than the concurrency
+            started += count
+            await _until(lambda wanted=started: ctx.writing == wanted, f"{started} polls waiting for their write")
+        assert len(server.requests) == bound
+        assert await dispatch_due_feeds(ctx) == 0  # two feeds are due, but the write queue is full
+    await drain_polls(ctx, grace=10)
+    await make_due(sessions)
+    while await dispatch_due_feeds(ctx):
+        await drain_polls(ctx, grace=10)
+    async with sessions() as s:
+        failures = (await s.scalars(select(Feed.consecutive_failures))).all()
+    assert sorted(failures) == [1, 1, 2, 2, 2, 2, 2, 2, 2, 2]  # every poll's outcome was written

@@ -62,7 +62,7 @@ async def test_enqueue_in_chunks_skips_duplicates_across_chunk_boundaries(
     item_id = await make_item(sessions)
     async with sessions.begin() as s:
         assert await repo.enqueue(s, [new(item_id, 10), new(item_id, 12)], now=NOW) == 2
-    # Channels 10..17 sorted into chunks [10, 11, 12] [13, 14, 15] [16, 17]; 10 and 12 are queued already.
+    # Chunks of 3 (sorted by channel on PostgreSQL, as given on SQLite); 10 and 12 are queued already.
     async with sessions.begin() as s:
         queued = await repo.enqueue(s, [new(item_id, channel) for channel in range(17, 9, -1)], now=NOW)
     assert queued == 6
