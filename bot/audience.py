@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sys
 from collections import OrderedDict
-from collections.abc import Collection
+from collections.abc import Collection, Iterable, Mapping
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,6 +21,16 @@ from db.repo import follows as follow_repo
 # A few hundred bytes a follow: a few megabytes at most, whatever the number of follows
 # (a poll worker's memory has a budget, see bench.memory).
 DEFAULT_MAX_FOLLOWS = 10_000
+
+# query -> its follows as (follow id, follow)
+FollowGroups = Mapping[str, tuple[tuple[int, FollowRef], ...]]
+
+
+def oldest_first(groups: FollowGroups, queries: Iterable[str]) -> list[FollowRef]:
+    """The follows of ``queries`` in ``groups``, oldest follow first (a member's first
+    follow is the one a plan keeps)."""
+    pairs = sorted(pair for query in queries for pair in groups.get(query, ()))
+    return [ref for _follow_id, ref in pairs]
 
 
 class AudienceCache:
@@ -35,8 +45,8 @@ class AudienceCache:
         """Follows held."""
         return self._size
 
-    async def follows_of(self, session: AsyncSession, queries: Collection[str]) -> list[FollowRef]:
-        """The follows of ``queries`` as the database holds them now, oldest follow first."""
+    async def groups_of(self, session: AsyncSession, queries: Collection[str]) -> FollowGroups:
+        """The follows of ``queries`` as the database holds them now, by query."""
         version = await follow_repo.follows_version(session)
         if version != self._version:
             self._by_query.clear()
@@ -61,8 +71,7 @@ class AudienceCache:
         for query in found:
             if query in self._by_query:
                 self._by_query.move_to_end(query)
-        pairs = sorted(pair for query_pairs in found.values() for pair in query_pairs)
-        return [ref for _follow_id, ref in pairs]
+        return found
 
     def _keep(self, entries: dict[str, tuple[tuple[int, FollowRef], ...]]) -> None:
         for query, pairs in entries.items():

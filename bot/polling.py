@@ -21,7 +21,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.audience import AudienceCache
+from bot.audience import AudienceCache, FollowGroups, oldest_first
 from bot.clock import utcnow
 from bot.delivery.timing import digest_due
 from bot.errors import FeedError, FeedParseError, HTTPStatusError
@@ -426,34 +426,22 @@ class Audience:
     """Who may hear of a feed's matched items: the follows of the matched queries, the
     servers that see the feed (None: all), and the time zones of servers with digests."""
 
-    follows: list[FollowRef]
+    groups: FollowGroups
     visible: set[int] | None
     zones: dict[int, str]
-    by_query: dict[str, list[int]] = field(init=False)  # query -> positions in follows
-
-    def __post_init__(self) -> None:
-        # An item matches a few queries; planning it walks only their follows, not the
-        # feed's whole audience (hundreds of follows, once per matched item).
-        self.by_query = {}
-        for position, follow in enumerate(self.follows):
-            self.by_query.setdefault(follow.query, []).append(position)
 
     def follows_of(self, queries: set[str]) -> list[FollowRef]:
-        """The follows of ``queries``, in ``follows`` order (the first follow of a member wins)."""
-        positions = [p for query in queries for p in self.by_query.get(query, ())]
-        if len(queries) > 1:
-            positions.sort()
-        return [self.follows[p] for p in positions]
+        # An item matches a few queries; planning it walks only their follows, not the
+        # feed's whole audience (hundreds of follows, once per matched item).
+        return oldest_first(self.groups, queries)
 
 
 async def _audience(ctx: PollContext, session: AsyncSession, feed: ClaimedFeed, queries: set[str]) -> Audience:
-    follows = await ctx.audience.follows_of(session, queries)
+    groups = await ctx.audience.groups_of(session, queries)
     visible = await feed_repo.guilds_seeing_feed(session, feed)
-    zones = {
-        guild_id: await _guild_zone(ctx, session, guild_id)
-        for guild_id in sorted({f.guild_id for f in follows if f.delivery != "instant"})
-    }
-    return Audience(follows, visible, zones)
+    held = {ref.guild_id for pairs in groups.values() for _follow_id, ref in pairs if ref.delivery != "instant"}
+    zones = {guild_id: await _guild_zone(ctx, session, guild_id) for guild_id in sorted(held)}
+    return Audience(groups, visible, zones)
 
 
 async def _assign_stories(

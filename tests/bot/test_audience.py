@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import delete
 
-from bot.audience import AudienceCache
+from bot.audience import AudienceCache, oldest_first
 from bot.ingest import FollowRef
 from db.engine import SessionFactory
 from db.models import Follow
@@ -20,7 +20,7 @@ async def add(sessions: SessionFactory, user: int, query: str, channel: int = 10
 
 async def audience(sessions: SessionFactory, cache: AudienceCache, *queries: str) -> list[tuple[int, str]]:
     async with sessions() as s:
-        return [(ref.user_id, ref.query) for ref in await cache.follows_of(s, queries)]
+        return [(ref.user_id, ref.query) for ref in oldest_first(await cache.groups_of(s, queries), queries)]
 
 
 async def test_follows_of_the_queries_oldest_first(sessions: SessionFactory) -> None:
@@ -30,7 +30,7 @@ async def test_follows_of_the_queries_oldest_first(sessions: SessionFactory) -> 
     assert await audience(sessions, cache, "kim", "kanye") == [(3, "kim"), (1, "kanye"), (2, "kim")]
     assert await audience(sessions, cache, "nobody") == []
     async with sessions() as s:
-        [ref] = await cache.follows_of(s, ["oscars"])
+        [ref] = oldest_first(await cache.groups_of(s, ["oscars"]), ["oscars"])
     assert ref == FollowRef(1, 10, 4, "oscars", "instant", False)
 
 
