@@ -84,14 +84,6 @@ async def member_follows(
     return list(await session.scalars(stmt.order_by(Follow.channel_id, Follow.query)))
 
 
-async def follows_for_queries(session: AsyncSession, queries: Iterable[str]) -> list[Follow]:
-    wanted = list(set(queries))
-    found: list[Follow] = []
-    for start in range(0, len(wanted), 500):
-        found.extend(await session.scalars(select(Follow).where(Follow.query.in_(wanted[start : start + 500]))))
-    return found
-
-
 AudienceRow = tuple[int, int, int, int, str, str, bool]  # id, guild, channel, member, query, delivery, dm
 
 

@@ -30,7 +30,9 @@ async def test_member_removal_drops_only_their_follows_in_that_server(
     async with sessions.begin() as s:
         assert await follow_repo.remove_member(s, guild_id=1, user_id=10) == 1
     async with sessions() as s:
-        left = sorted((f.guild_id, f.user_id) for f in await follow_repo.follows_for_queries(s, ["q"]))
+        left = sorted(
+            (guild, user) for _id, guild, _channel, user, *_rest in await follow_repo.audience_of_queries(s, ["q"])
+        )
     assert left == [(1, 11), (2, 10)]
 
 
