@@ -222,17 +222,27 @@ class StoryGrouper:
     ) -> tuple[bool, float]:
         """(same story with any representative, best score among accepting/all reps).
 
-        A representative sharing fewer words than both bounds cannot be the same story
-        (see ``Thresholds``) and is not scored: most candidates pass the bounds through
-        the union of their representatives, not through any one of them."""
+        A representative is scored only when its shared word counts and set sizes leave a
+        score able to reach a threshold (``Thresholds``): most candidates pass the index's
+        bounds through the union of their representatives, and most representatives that
+        pass the bounds are too long or too short to reach the Jaccard thresholds."""
+        thresholds = self._thresholds
+        title, tokens = fp.title_token_set, fp.tokens
         best_accepted = -1.0
         best_any = 0.0
         for rep in story.representatives:
-            if len(rep.title_token_set & fp.title_token_set) < title_bound and (
-                full_bound is None or not rep.body_tokens or len(rep.tokens & fp.tokens) < full_bound
+            shared_title = len(rep.title_token_set & title)
+            if shared_title < title_bound or not thresholds.title_can_qualify(
+                shared_title, len(rep.title_token_set), len(title)
             ):
-                continue
-            accepted, value = judge(rep, fp, self._thresholds)
+                if full_bound is None or not rep.body_tokens or shared_title == 0:
+                    continue  # the summary rule needs a shared title word too
+                shared_full = len(rep.tokens & tokens)
+                if shared_full < full_bound:
+                    continue
+                if not thresholds.full_can_qualify(shared_full, len(rep.tokens), len(tokens)):
+                    continue
+            accepted, value = judge(rep, fp, thresholds)
             best_any = max(best_any, value)
             if accepted:
                 best_accepted = max(best_accepted, value)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 from collections.abc import Set as AbstractSet
+from itertools import chain
 
 
 class TokenIndex:
@@ -64,12 +65,10 @@ class TokenIndex:
         (stories holding none are absent). A ScanCount over postings cut down to
         ``among`` first: set intersection walks the smaller side, so a name in thousands
         of open stories costs no more than ``among`` is long."""
-        counts: Counter[str] = Counter()
-        for token in set(tokens):
-            posting = self._postings.get(token)
-            if posting:
-                counts.update(posting & among)
-        return counts
+        postings = self._postings
+        # One Counter over all the cut postings: Counter.update per token paid an ABC
+        # isinstance check each time, a third of this function's cost.
+        return Counter(chain.from_iterable(postings[token] & among for token in set(tokens) if token in postings))
 
     def __len__(self) -> int:
         return len(self._story_tokens)

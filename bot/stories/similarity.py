@@ -51,6 +51,16 @@ class Thresholds:
     def min_shared_full_tokens(self, fp: StoryFingerprint) -> int:
         return max(1, self.min_full_event_tokens, math.ceil(self.full * len(fp.tokens) - 1e-9))
 
+    # Size filters for one pair, from the shared count and the two set sizes alone: Jaccard
+    # = s / (a + b - s) >= t exactly when s * (1 + t) >= t * (a + b). The epsilon leaves
+    # borderline pairs to ``judge``, which decides them with its own arithmetic.
+
+    def title_can_qualify(self, shared: int, size_a: int, size_b: int) -> bool:
+        return shared * (1 + self.title) >= self.title * (size_a + size_b) - 1e-9
+
+    def full_can_qualify(self, shared: int, size_a: int, size_b: int) -> bool:
+        return shared * (1 + self.full) >= self.full * (size_a + size_b) - 1e-9
+
 
 DEFAULT_THRESHOLDS = Thresholds()
 
