@@ -89,3 +89,35 @@ async def test_a_single_outcome_reports_a_lost_lease_too(sessions: SessionFactor
         assert await repo.release_feeds(s, "a", [(theirs, {"etag": '"y"'})]) == {theirs}
     assert (await feed(sessions, mine)).etag == '"x"'
     assert (await feed(sessions, theirs)).etag is None
+
+
+async def test_both_ways_of_writing_outcomes_store_the_same_values(sessions: SessionFactory) -> None:
+    """SQLite writes a batch through one JSON-bound statement, a batch with a move (and
+    PostgreSQL) through an executemany: every kind of column must come back the same."""
+    ids = await add_feeds(sessions, 3)
+    async with sessions.begin() as s:
+        await repo.claim_due_feeds(s, now=NOW, worker="a", lease=LEASE, limit=3)
+    later = NOW + timedelta(minutes=5, microseconds=123456)
+    values: dict[str, object] = {
+        "etag": 'W/"v\\"2"',
+        "last_modified": "Wed, 01 May 2026 12:00:00 GMT",
+        "interval_seconds": 612.5,
+        "next_poll_at": later,
+        "consecutive_failures": 0,
+        "last_polled_at": NOW,
+        "last_success_at": NOW,
+        "last_error": "fehlgeschlagen: Ünïcödé \U0001f600",
+        "body_hash": "ab" * 32,
+        "baseline_done": True,
+        "guid_stable": False,
+        "title": "Nachrichten \u2014 \"quoted\"",
+    }
+    async with sessions.begin() as s:
+        assert await repo.release_feeds(s, "a", [(ids[0], values)]) == set()
+    async with sessions.begin() as s:  # a move in the batch takes the checked path
+        assert await repo.release_feeds(s, "a", [(ids[1], values), (ids[2], {"url": "http://moved.test/2"})]) == set()
+    one, other = await feed(sessions, ids[0]), await feed(sessions, ids[1])
+    for column in values:
+        assert getattr(one, column) == getattr(other, column) == values[column], column
+    assert one.next_poll_at.tzinfo is not None and (one.claimed_by, one.lease_until) == (None, None)
+    assert (await feed(sessions, ids[2])).url == "http://moved.test/2"
