@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 
-from bench.pipeline import loopback_fetcher, poll_context
+from bench.pipeline import PollState, loopback_fetcher, poll_context
 from bot.fetch.fetcher import FeedFetcher
 from bot.polling import FeedOutcome, poll_due_feeds
 from bot.services import Services
@@ -36,7 +36,9 @@ class Cycle:
     succeeded: int = 0  # feeds whose poll was recorded as a success
 
 
-async def poll_cycle(services: Services, fetcher: FeedFetcher, limit: int, *, stories: bool = True) -> Cycle:
+async def poll_cycle(
+    services: Services, fetcher: FeedFetcher, limit: int, *, stories: bool = True, state: PollState | None = None
+) -> Cycle:
     """One poll cycle over every due feed, as the scheduler's job runs it.
 
     If the cycle raises, the other feeds' tasks keep running (gather does not cancel
@@ -44,19 +46,21 @@ async def poll_cycle(services: Services, fetcher: FeedFetcher, limit: int, *, st
     """
     started = datetime.now(UTC)
     try:
-        outcomes = await poll_due_feeds(poll_context(services, fetcher, stories=stories), limit=limit)
+        outcomes = await poll_due_feeds(poll_context(services, fetcher, stories=stories, state=state), limit=limit)
     except Exception as exc:
         await settle_strays()
         return Cycle([], f"{type(exc).__name__}: {exc}"[:300], await succeeded_since(services, started))
     return Cycle(outcomes, None, sum(1 for o in outcomes if o.status != "failed"))
 
 
-async def poll_all_due(services: Services, feeds: int, *, stories: bool = True) -> Cycle:
+async def poll_all_due(
+    services: Services, feeds: int, *, stories: bool = True, state: PollState | None = None
+) -> Cycle:
     """Make every feed due and run one cycle over them with a fresh loopback fetcher."""
     await make_due(services)
     fetcher = await loopback_fetcher(services.settings)
     try:
-        return await poll_cycle(services, fetcher, limit=feeds, stories=stories)
+        return await poll_cycle(services, fetcher, limit=feeds, stories=stories, state=state)
     finally:
         await fetcher.close()
 
@@ -81,12 +85,14 @@ async def baselined(services: Services) -> int:
     return int(found or 0)
 
 
-async def catch_up(services: Services, feeds: int, *, stories: bool = True, attempts: int = 10) -> int | None:
+async def catch_up(
+    services: Services, feeds: int, *, stories: bool = True, attempts: int = 10, state: PollState | None = None
+) -> int | None:
     """Untimed: poll until a whole cycle runs clean and finds nothing new, so the next
     measured phase starts from a settled state. Returns the cycles it took (1: the
     phase before left nothing behind), or None if it never settled."""
     for cycle_no in range(1, attempts + 1):
-        cycle = await poll_all_due(services, feeds, stories=stories)
+        cycle = await poll_all_due(services, feeds, stories=stories, state=state)
         if cycle.crash is None and all(o.status == "unchanged" for o in cycle.outcomes):
             return cycle_no
     return None

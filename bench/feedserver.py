@@ -5,7 +5,8 @@ Last-Modified (a new version is 50 new items, or with ``rolling`` one new item o
 top); with validators on, a matching If-None-Match gets 304. Control routes
 (same port, loopback only):
 
-- ``POST /_ctl/mode`` JSON ``{"version": v, "validators": bool}``: every feed to ``v``
+- ``POST /_ctl/mode`` JSON ``{"version": v, "validators": bool, "rolling": bool}``:
+  every feed to ``v`` ("rolling" optional: switches between the two kinds of document)
 - ``POST /_ctl/feed`` JSON ``{"feed": i, "version": v}``: one feed; answers the wall
   time of the change (what end-to-end latency is measured from)
 - ``GET /_ctl/hits``: requests per feed since the last reset, and counts per status
@@ -55,13 +56,13 @@ def _serve(feeds: int, base_iso: str, rolling: bool, ready: Connection) -> None:
 async def _serve_async(feeds: int, base: datetime, rolling: bool, ready: Connection) -> None:
     headlines = load_headlines()
     state = _State(feeds=feeds, base=base, rolling=rolling, hits=[0] * feeds)
-    document = rolling_document if rolling else feed_document
     last_modified = format_datetime(base, usegmt=True)
 
     def body_of(feed: int, version: int) -> bytes:
         cached = state.cache.get(feed)
         if cached is not None and cached[0] == version:
             return cached[1]
+        document = rolling_document if state.rolling else feed_document
         body = document(headlines, feed, version, base)
         state.cache[feed] = (version, body)
         return body
@@ -84,6 +85,9 @@ async def _serve_async(feeds: int, base: datetime, rolling: bool, ready: Connect
         data = await request.json()
         state.version = int(data["version"])
         state.validators = bool(data["validators"])
+        if "rolling" in data and bool(data["rolling"]) != state.rolling:
+            state.rolling = bool(data["rolling"])
+            state.cache.clear()  # same version numbers, other documents
         state.versions.clear()
         return web.json_response({"ok": True})
 
@@ -209,8 +213,11 @@ class FeedServerProcess:
             await self._session.close()
             self._session = None
 
-    async def set_mode(self, *, version: int, validators: bool) -> None:
-        body = {"version": version, "validators": validators}
+    async def set_mode(self, *, version: int, validators: bool, rolling: bool | None = None) -> None:
+        """Every feed to ``version``; ``rolling`` switches the kind of document served."""
+        body: dict[str, Any] = {"version": version, "validators": validators}
+        if rolling is not None:
+            body["rolling"] = rolling
         async with self._control().post("/_ctl/mode", json=body) as response:
             response.raise_for_status()
 

@@ -41,12 +41,20 @@ from bench.common import Headline, feed_url, load_headlines, markdown_table
 from bench.cycles import make_due, poll_cycle
 from bench.feeddocs import version_etag
 from bench.feedserver import FeedServerProcess
-from bench.pipeline import add_feeds, add_follows, follow_texts, loopback_fetcher, open_services, poll_settings
+from bench.pipeline import (
+    PollState,
+    add_feeds,
+    add_follows,
+    follow_texts,
+    loopback_fetcher,
+    open_services,
+    poll_settings,
+)
 from bot.feeds.dedup import canonical_link
 from bot.ingest import search_text_of
+from bot.prepare import row_fingerprint
 from bot.records import ItemRow
 from bot.services import Services
-from bot.stories.fingerprint import fingerprint
 from bot.story_book import StoryBook
 from db.models import Feed
 from db.repo import items as item_repo
@@ -119,13 +127,14 @@ def worker_main(database_url: str, conn: Connection) -> None:
 
 async def _work(database_url: str, conn: Connection) -> None:
     services = await open_services(poll_settings(database_url, concurrency=CONCURRENCY), migrate=False)
+    state = PollState()  # kept across cycles, as the bot's one PollContext keeps it
     loop = asyncio.get_running_loop()
     try:
         conn.send(snapshot("imports + build_services (holding nothing)"))
         conn.send(await _load(services))
         while (command := await loop.run_in_executor(None, conn.recv)) is not None:
             stage, expected = command
-            conn.send(await _poll(services, stage, expected))
+            conn.send(await _poll(services, state, stage, expected))
         conn.send(snapshot("peak (VmHWM)"))
     except EOFError:
         pass
@@ -146,12 +155,12 @@ async def _load(services: Services) -> dict[str, Any]:
     )
 
 
-async def _poll(services: Services, stage: str, expected: dict[str, int]) -> dict[str, Any]:
+async def _poll(services: Services, state: PollState, stage: str, expected: dict[str, int]) -> dict[str, Any]:
     await make_due(services)
     fetcher = await loopback_fetcher(services.settings)
     started = time.perf_counter()
     try:
-        cycle = await poll_cycle(services, fetcher, limit=FEEDS)
+        cycle = await poll_cycle(services, fetcher, limit=FEEDS, state=state)
     finally:
         await fetcher.close()
     seconds = time.perf_counter() - started
@@ -277,11 +286,7 @@ async def group_recent(services: Services, headlines: Sequence[Headline], items:
     the stories saved as ``bot.polling._store`` saves them; returns item index -> story id."""
     start = recent_start(items, now, services.stories.window)
     rows = [make_row(headlines, i, items, now) for i in range(start, items)]
-    # The fingerprint of each row, as bot.prepare.prepare_feed computes it.
-    prints = [
-        fingerprint(row.title, row.summary, row.article_key or row.link, min(row.published_at or now, now))
-        for row in rows
-    ]
+    prints = [row_fingerprint(row, now) for row in rows]  # as the parse pool computes them
     assigned, stories = services.stories.assign(rows, prints)
     for chunk in range(0, len(stories), STORY_SAVE_CHUNK):
         async with services.sessions.begin() as session:

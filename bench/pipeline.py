@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from bench.common import Headline, LoopbackResolver, bench_settings_toml
+from bot.audience import AudienceCache
 from bot.errors import QueryError
 from bot.fetch.fetcher import FeedFetcher
 from bot.follow_service import parse as parse_follow
@@ -49,8 +51,21 @@ async def open_services(settings: Settings, *, migrate: bool = True) -> Services
     return services
 
 
-def poll_context(services: Services, fetcher: FeedFetcher, *, stories: bool = True) -> PollContext:
+@dataclass
+class PollState:
+    """What the bot's one PollContext keeps from cycle to cycle (the benchmarks build a
+    context per cycle, each with a fresh fetcher): the audience cache and the known-items
+    hints. Without it every measured cycle would start cold, as no bot cycle does."""
+
+    audience: AudienceCache = field(default_factory=AudienceCache)
+    known_items: dict[int, bytes] = field(default_factory=dict)
+
+
+def poll_context(
+    services: Services, fetcher: FeedFetcher, *, stories: bool = True, state: PollState | None = None
+) -> PollContext:
     """The context the bot builds in setup_hook (story grouping included unless told)."""
+    state = state or PollState()
     return PollContext(
         settings=services.settings,
         sessions=services.sessions,
@@ -60,6 +75,8 @@ def poll_context(services: Services, fetcher: FeedFetcher, *, stories: bool = Tr
         worker_id=services.worker_id,
         metrics=services.metrics,
         stories=services.stories if stories else None,
+        audience=state.audience,
+        known_items=state.known_items,
     )
 
 

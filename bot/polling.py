@@ -36,7 +36,7 @@ from bot.follow_matcher import FollowMatcher
 from bot.group_commit import GroupCommit, OutcomeWriter, StorySaver
 from bot.ingest import AlertDecider, FollowRef, identity_for, plan_item
 from bot.metrics import Metrics
-from bot.prepare import PreparedFeed, prepare_feed
+from bot.prepare import PreparedFeed, digests_of, prepare_feed, row_fingerprint
 from bot.records import ItemRow
 from bot.settings import Settings
 from bot.stories.fingerprint import StoryFingerprint
@@ -79,6 +79,9 @@ class PollContext:
     writing: int = 0  # polls in flight past their fetch and parse: waiting for their write
     fetch_slots: asyncio.Semaphore = field(init=False)  # see __post_init__
     audience: AudienceCache = field(default_factory=AudienceCache)  # follows of matched queries
+    # Feed id -> digests of the items its last stored poll carried (bot.prepare.digests_of):
+    # the parse pool fingerprints only the others. 8 bytes an item; a hint, never a decision.
+    known_items: dict[int, bytes] = field(default_factory=dict)
     outcomes: OutcomeWriter | None = None  # built from sessions and worker_id unless given
     story_saver: StorySaver | None = None  # built from stories and sessions unless given
     # Stores of changed feeds, several per transaction (dry runs write through _transaction).
@@ -256,13 +259,20 @@ async def _fetch_and_parse(
         ctx.metrics.inc("storywatch_parse_skipped_total")
         return result, None
     try:
-        return result, await _parse(ctx, result.body, result, started)
+        return result, await _parse(ctx, feed.id, result.body, result, started)
     except FeedParseError as exc:
         return exc
 
 
-async def _parse(ctx: PollContext, body: bytes, result: FetchResult, now: datetime) -> PreparedFeed:
-    job = partial(prepare_feed, body, url=result.final_url, fetched_at=now, content_type=result.content_type)
+async def _parse(ctx: PollContext, feed_id: int, body: bytes, result: FetchResult, now: datetime) -> PreparedFeed:
+    job = partial(
+        prepare_feed,
+        body,
+        url=result.final_url,
+        fetched_at=now,
+        content_type=result.content_type,
+        known=ctx.known_items.get(feed_id, b""),
+    )
     loop = asyncio.get_running_loop()
     try:
         return await loop.run_in_executor(ctx.parse_pool, job)
@@ -375,7 +385,10 @@ async def _store(
     stories: list[OpenStory] = []
     if ctx.stories is not None and fresh and not ctx.dry_run:
         prints = dict(zip((row.keys[0] for row in parsed.rows), parsed.fingerprints, strict=True))
-        fresh, stories = await _assign_stories(ctx.stories, fresh, [prints[row.keys[0]] for row in fresh])
+        # A new row the pool took for known (the hint was stale: a write failed, another
+        # worker polled the feed) is fingerprinted here.
+        fresh_prints = [prints[row.keys[0]] or row_fingerprint(row, now) for row in fresh]
+        fresh, stories = await _assign_stories(ctx.stories, fresh, fresh_prints)
     hits: dict[str, set[str]] = {}
     if len(ctx.matcher):
         for index, row in enumerate(fresh, start=1):
@@ -406,6 +419,8 @@ async def _store(
         stored, outcome.queued = await ctx.store_writer.submit(job)
     outcome.new_items = stored
     ctx.metrics.inc("storywatch_items_stored_total", stored)
+    if not ctx.dry_run:
+        ctx.known_items[feed.id] = digests_of(parsed.rows)
     if stories and ctx.story_saver is not None:
         try:
             await ctx.story_saver.submit(stories)

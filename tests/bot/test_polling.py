@@ -7,15 +7,17 @@ from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from bot.fetch.fetcher import FeedFetcher
 from bot.fetch.limits import FetchLimits
 from bot.follow_matcher import FollowMatcher
 from bot.polling import WRITE_QUEUE_FACTOR, PollContext, dispatch_due_feeds, drain_polls, poll_due_feeds
+from bot.prepare import DIGEST_SIZE
 from bot.settings import parse_settings
+from bot.story_book import StoryBook
 from db.engine import SessionFactory
-from db.models import Delivery, Feed, Item
+from db.models import Delivery, Feed, Item, SeenKey
 from db.repo import feeds as feed_repo
 from db.repo import follows as follow_repo
 from tests.support.feed_server import FeedItem, FeedServer
@@ -44,11 +46,24 @@ async def fetcher() -> AsyncIterator[FeedFetcher]:
         await feed_fetcher.close()
 
 
-def context(sessions: SessionFactory, fetcher: FeedFetcher, matcher: FollowMatcher, **polling: object) -> PollContext:
+def context(
+    sessions: SessionFactory,
+    fetcher: FeedFetcher,
+    matcher: FollowMatcher,
+    *,
+    stories: StoryBook | None = None,
+    **polling: object,
+) -> PollContext:
     extra = "\n".join(f"{k} = {v}" for k, v in polling.items())
     settings = parse_settings(f"[polling]\ninterval_seconds = 60\n{extra}\n", "test", {})
     return PollContext(
-        settings=settings, sessions=sessions, fetcher=fetcher, parse_pool=None, matcher=matcher, worker_id="test-worker"
+        settings=settings,
+        sessions=sessions,
+        fetcher=fetcher,
+        parse_pool=None,
+        matcher=matcher,
+        worker_id="test-worker",
+        stories=stories,
     )
 
 
@@ -218,6 +233,29 @@ async def test_an_item_alerts_exactly_the_members_whose_query_it_matched(
         (10, "5 6", "oscars\nwinners"),
         (11, "8", "oscars"),
     ]
+
+
+async def test_new_items_are_grouped_even_when_the_known_items_hint_is_stale(
+    sessions: SessionFactory, server: FeedServer, fetcher: FeedFetcher
+) -> None:
+    """The pool skips fingerprints of items the feed had at its last stored poll; when
+    the database disagrees (their rows were lost), they are fingerprinted after the read."""
+    await add_feed(sessions, server.set_feed("f.xml", [article(1, "Oscars: the nominees")]))
+    ctx = context(sessions, fetcher, FollowMatcher(), stories=StoryBook(timedelta(hours=48)))
+    await poll_due_feeds(ctx)
+    [hint] = ctx.known_items.values()
+    assert len(hint) == DIGEST_SIZE  # one item stored: one digest remembered
+    async with sessions.begin() as s:  # the stored rows are gone; the hint still names them
+        await s.execute(delete(Item))
+        await s.execute(delete(SeenKey))
+    server.set_feed("f.xml", [article(2, "Grammys: the winners"), article(1, "Oscars: the nominees")])
+    await make_due(sessions)
+    [outcome] = await poll_due_feeds(ctx)
+    assert outcome.new_items == 2
+    async with sessions() as s:
+        stories = (await s.scalars(select(Item.story_id).order_by(Item.dedup_key))).all()
+    assert len(stories) == 2 and all(stories)
+    assert len(ctx.known_items[outcome.feed_id]) == 2 * DIGEST_SIZE
 
 
 async def _until(condition: Callable[[], bool], what: str) -> None:
