@@ -16,8 +16,6 @@ from typing import Generic, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.stories.grouper import OpenStory
-from bot.story_book import StoryBook
 from db.engine import SessionFactory
 from db.repo import feeds as feed_repo
 
@@ -117,16 +115,3 @@ class OutcomeWriter(GroupCommit[tuple[int, Mapping[str, object]], bool]):
 
     async def release(self, feed_id: int, values: Mapping[str, object]) -> bool:
         return await self.submit((feed_id, values))
-
-
-class StorySaver(GroupCommit[Sequence[OpenStory], None]):
-    """Story state for restarts: each story once per batch, in its latest state (several
-    polls in a batch often grew the same story)."""
-
-    def __init__(self, book: StoryBook, sessions: SessionFactory, *, max_batch: int = MAX_BATCH) -> None:
-        async def save(session: AsyncSession, jobs: list[Sequence[OpenStory]]) -> list[None]:
-            by_id = {story.story_id: story for stories in jobs for story in stories}
-            await StoryBook.save(session, book.latest([by_id[key] for key in sorted(by_id)]))
-            return [None] * len(jobs)
-
-        super().__init__(sessions, save, max_batch=max_batch)

@@ -33,7 +33,7 @@ from bot.fetch.schedule import (
     should_disable,
 )
 from bot.follow_matcher import FollowMatcher
-from bot.group_commit import GroupCommit, OutcomeWriter, StorySaver
+from bot.group_commit import GroupCommit, OutcomeWriter
 from bot.ingest import AlertDecider, FollowRef, identity_for, plan_item
 from bot.metrics import Metrics
 from bot.prepare import PreparedFeed, digests_of, prepare_feed, row_fingerprint
@@ -83,7 +83,6 @@ class PollContext:
     # the parse pool fingerprints only the others. 8 bytes an item; a hint, never a decision.
     known_items: dict[int, bytes] = field(default_factory=dict)
     outcomes: OutcomeWriter | None = None  # built from sessions and worker_id unless given
-    story_saver: StorySaver | None = None  # built from stories and sessions unless given
     # Stores of changed feeds, several per transaction (dry runs write through _transaction).
     store_writer: GroupCommit[StoreJob, tuple[int, int]] | None = None
 
@@ -95,8 +94,6 @@ class PollContext:
         self.fetch_slots = asyncio.Semaphore(self.settings.polling.concurrency)
         if self.outcomes is None:
             self.outcomes = OutcomeWriter(self.sessions, self.worker_id)
-        if self.story_saver is None and self.stories is not None:
-            self.story_saver = StorySaver(self.stories, self.sessions)
         if self.store_writer is None:
             # Small batches: on SQLite a batch holds the one writer, and the sender's writes wait.
             self.store_writer = GroupCommit(self.sessions, partial(_write_stores, self), max_batch=10)
@@ -411,7 +408,7 @@ async def _store(
             values["title"] = parsed.title[:500]
         return values
 
-    job = StoreJob(feed, fresh, hits, audience, outcome, now, state)
+    job = StoreJob(feed, fresh, hits, audience, outcome, now, state, stories)
     if ctx.dry_run or ctx.store_writer is None:
         async with _transaction(ctx) as session:
             [(stored, outcome.queued)] = await _write_stores(ctx, session, [job])
@@ -421,11 +418,6 @@ async def _store(
     ctx.metrics.inc("storywatch_items_stored_total", stored)
     if not ctx.dry_run:
         ctx.known_items[feed.id] = digests_of(parsed.rows)
-    if stories and ctx.story_saver is not None:
-        try:
-            await ctx.story_saver.submit(stories)
-        except Exception:  # grouping state is a cache for restarts: never fail a poll for it
-            log.warning("could not save story state", exc_info=True, extra={"feed_id": feed.id})
     if stored:
         log.info(
             "feed polled: %d new items, %d alerts queued",
@@ -484,10 +476,11 @@ class StoreJob:
     outcome: FeedOutcome
     now: datetime
     state: Callable[[bool], dict[str, Any]]  # the feed's new columns, given "items were new"
+    stories: list[OpenStory]  # the stories its items joined or opened
 
 
 async def _write_stores(ctx: PollContext, session: AsyncSession, jobs: list[StoreJob]) -> list[tuple[int, int]]:
-    """The items, alerts and new state of several changed feeds, in the caller's transaction
+    """The items, alerts, stories and new state of several changed feeds, in the caller's transaction
     (a crash keeps all or none), with one statement per kind of row for the whole batch.
     Returns (items stored, alerts queued) per job."""
     stored = await item_repo.record_items_of_feeds(session, [(job.feed.id, job.fresh, job.now) for job in jobs])
@@ -507,6 +500,9 @@ async def _write_stores(ctx: PollContext, session: AsyncSession, jobs: list[Stor
         queued = await delivery_repo.enqueue_groups(session, deliveries, now=queued_at)
     states = [(job.feed.id, job.state(bool(inserted))) for job, inserted in zip(jobs, stored, strict=True)]
     lost = await feed_repo.release_feeds(session, ctx.worker_id, states)
+    if ctx.stories is not None:
+        # With their items: a crash never keeps items whose story a restart forgets.
+        await ctx.stories.save_latest(session, [story for job in jobs for story in job.stories])
     for job in jobs:
         if job.feed.id in lost and not ctx.dry_run:
             _lost_lease(job.feed)

@@ -1,8 +1,8 @@
 """Story grouping at ingest: the in-memory grouper, persisted so restarts keep stories.
 
 Each stored item gets a ``story_id``. Assignment is in memory (no I/O, so no database
-transaction waits on it); the touched stories are saved afterwards in their own short
-transaction, in a fixed order so concurrent workers never deadlock on them. Several
+transaction waits on it); the touched stories are saved in the transaction that writes
+their items, in a fixed order so concurrent workers never deadlock on them. Several
 worker processes each keep their own grouper; they converge through the table on
 restart (a known limit, see the README).
 """
@@ -64,6 +64,13 @@ class StoryBook:
         since), without the ones it has closed meanwhile."""
         current = (self.grouper.get(story.story_id) for story in stories)
         return [story for story in current if story is not None]
+
+    async def save_latest(self, session: AsyncSession, stories: Sequence[OpenStory]) -> None:
+        """Save these stories once each, in their current state (several polls written
+        together often grew the same story), in id order: two workers saving the same
+        stories never deadlock."""
+        by_id = {story.story_id: story for story in stories}
+        await self.save(session, self.latest([by_id[key] for key in sorted(by_id)]))
 
     @staticmethod
     async def save(session: AsyncSession, stories: Sequence[OpenStory]) -> None:

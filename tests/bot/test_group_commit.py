@@ -7,10 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import event, select
 
-from bot.group_commit import OutcomeWriter, StorySaver
-from bot.records import ItemRow
-from bot.stories import fingerprint
-from bot.story_book import StoryBook
+from bot.group_commit import OutcomeWriter
 from db.engine import SessionFactory
 from db.models import Feed
 from db.repo import feeds as feed_repo
@@ -84,37 +81,3 @@ async def test_a_bad_write_fails_alone_and_its_batch_mates_are_written(sessions:
     async with sessions() as s:
         assert dict((await s.execute(select(Feed.id, Feed.etag))).all()) == {first: "a", second: None, third: "c"}
     assert await writer.release(second, {"etag": "b"}) is True  # the writer goes on
-
-
-def row(n: int, title: str) -> ItemRow:
-    return ItemRow(
-        keys=(f"g:{n}",),
-        article_key=f"https://n.test/{n}",
-        title=title,
-        link=f"https://n.test/{n}",
-        summary="",
-        author=None,
-        categories=(),
-        image=None,
-        source_name=None,
-        published_at=NOW,
-    )
-
-
-async def test_stories_saved_together_in_their_latest_state(sessions: SessionFactory) -> None:
-    book = StoryBook(timedelta(hours=48))
-    titles = ["Kim Kardashian wedding date set", "Kim Kardashian wedding date set for May", "Oscars host named"]
-    rows = [row(n, t) for n, t in enumerate(titles)]
-    prints = [fingerprint(t, "", r.link, NOW) for r, t in zip(rows, titles, strict=True)]
-    # Two polls: the first grew the wedding story to one article, the second to two.
-    [first], first_stories = book.assign(rows[:1], prints[:1])
-    [second, third], second_stories = book.assign(rows[1:], prints[1:])
-    assert first.story_id == second.story_id != third.story_id
-    saver = StorySaver(book, sessions)
-    # The older snapshot arrives last, as when the first poll's write was slower.
-    await asyncio.gather(saver.submit(second_stories), saver.submit(first_stories))
-    reloaded = StoryBook(timedelta(hours=48))
-    async with sessions() as s:
-        assert await reloaded.load(s, now=NOW) == 2
-    wedding = reloaded.grouper.get(first.story_id or "")
-    assert wedding is not None and wedding.article_count == 2  # not the first poll's snapshot
