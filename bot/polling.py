@@ -36,7 +36,7 @@ from bot.follow_matcher import FollowMatcher
 from bot.group_commit import GroupCommit, OutcomeWriter
 from bot.ingest import AlertDecider, FollowRef, identity_for, plan_item
 from bot.metrics import Metrics
-from bot.prepare import PreparedFeed, digests_of, prepare_feed, row_fingerprint
+from bot.prepare import PreparedFeed, prepare_feed, row_fingerprint
 from bot.records import ItemRow
 from bot.settings import Settings
 from bot.stories.fingerprint import StoryFingerprint
@@ -79,7 +79,7 @@ class PollContext:
     writing: int = 0  # polls in flight past their fetch and parse: waiting for their write
     fetch_slots: asyncio.Semaphore = field(init=False)  # see __post_init__
     audience: AudienceCache = field(default_factory=AudienceCache)  # follows of matched queries
-    # Feed id -> digests of the items its last stored poll carried (bot.prepare.digests_of):
+    # Feed id -> digests of the items its last stored poll carried (PreparedFeed.digests):
     # the parse pool fingerprints only the others. 8 bytes an item; a hint, never a decision.
     known_items: dict[int, bytes] = field(default_factory=dict)
     outcomes: OutcomeWriter | None = None  # built from sessions and worker_id unless given
@@ -417,7 +417,7 @@ async def _store(
     outcome.new_items = stored
     ctx.metrics.inc("storywatch_items_stored_total", stored)
     if not ctx.dry_run:
-        ctx.known_items[feed.id] = digests_of(parsed.rows)
+        ctx.known_items[feed.id] = parsed.digests
     if stored:
         log.info(
             "feed polled: %d new items, %d alerts queued",

@@ -30,6 +30,7 @@ class PreparedFeed:
     # (``known``): most of a changed feed is items it already had, and their fingerprints,
     # the larger part of this job after feedparser, would be thrown away by the dedup read.
     fingerprints: tuple[StoryFingerprint | None, ...]
+    digests: bytes  # this document's items (``digests_of``): its next poll's ``known``
 
 
 def key_digest(key: str) -> bytes:
@@ -39,7 +40,11 @@ def key_digest(key: str) -> bytes:
 def digests_of(rows: Iterable[ItemRow]) -> bytes:
     """The rows' first keys as digests, what ``prepare_feed`` takes as ``known`` (8 bytes
     an item, so a worker can remember every feed's last items cheaply)."""
-    return b"".join(sorted({key_digest(row.keys[0]) for row in rows}))
+    return _packed(key_digest(row.keys[0]) for row in rows)
+
+
+def _packed(digests: Iterable[bytes]) -> bytes:
+    return b"".join(sorted(set(digests)))
 
 
 def row_fingerprint(row: ItemRow, fetched_at: datetime) -> StoryFingerprint:
@@ -56,8 +61,9 @@ def prepare_feed(
     parsed: ParsedFeed = parse_feed(body, url=url, fetched_at=fetched_at, content_type=content_type)
     rows = to_rows(parsed)
     seen = {known[i : i + DIGEST_SIZE] for i in range(0, len(known), DIGEST_SIZE)}
+    digests = [key_digest(row.keys[0]) for row in rows]
     prints = tuple(
-        None if seen and key_digest(row.keys[0]) in seen else row_fingerprint(row, fetched_at) for row in rows
+        None if digest in seen else row_fingerprint(row, fetched_at) for row, digest in zip(rows, digests, strict=True)
     )
     return PreparedFeed(
         title=parsed.title,
@@ -65,4 +71,5 @@ def prepare_feed(
         guid_stable=parsed.guid_stable,
         rows=tuple(rows),
         fingerprints=prints,
+        digests=_packed(digests),
     )

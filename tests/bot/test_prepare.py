@@ -37,3 +37,9 @@ def test_digests_are_one_per_distinct_first_key() -> None:
     rows = prepare().rows
     digests = digests_of(rows + rows)
     assert len(digests) == DIGEST_SIZE * len({row.keys[0] for row in rows})
+
+
+def test_a_prepared_feed_carries_its_own_digests_for_the_next_poll() -> None:
+    prepared = prepare()
+    assert prepared.digests == digests_of(prepared.rows)
+    assert prepare(prepared.digests).fingerprints == (None,) * len(prepared.rows)
