@@ -110,7 +110,7 @@ async def test_both_ways_of_writing_outcomes_store_the_same_values(sessions: Ses
         "body_hash": "ab" * 32,
         "baseline_done": True,
         "guid_stable": False,
-        "title": "Nachrichten \u2014 \"quoted\"",
+        "title": 'Nachrichten \u2014 "quoted"',
     }
     async with sessions.begin() as s:
         assert await repo.release_feeds(s, "a", [(ids[0], values)]) == set()
