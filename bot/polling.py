@@ -462,7 +462,7 @@ async def _assign_stories(
         assigned += done
         touched.update((story.story_id, story) for story in stories)
         await asyncio.sleep(0)
-    return assigned, [touched[key] for key in sorted(touched)]
+    return assigned, list(touched.values())  # StoryBook.save_latest orders them
 
 
 @dataclass
