@@ -145,7 +145,7 @@ async def unfollow(
             user_id=user_id,
             query=query.normalized,
         )
-        still_used = bool(await follow_repo.audience_of_queries(session, [query.normalized]))
+        still_used = await follow_repo.is_followed(session, query.normalized)
         if removed:
             await feed_repo.disable_orphan_search_feeds(session)
     if removed and not still_used:

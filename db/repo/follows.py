@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.dialect import insert_ignore
@@ -97,6 +97,11 @@ async def audience_of_queries(session: AsyncSession, queries: Iterable[str]) -> 
         rows = await session.execute(select(*columns).where(Follow.query.in_(wanted[start : start + 500])))
         found.extend((i, g, c, u, q, d, bool(dm)) for i, g, c, u, q, d, dm in rows)
     return found
+
+
+async def is_followed(session: AsyncSession, query: str) -> bool:
+    """Whether anyone, anywhere, still follows ``query`` (one index probe, no rows read)."""
+    return bool(await session.scalar(select(exists().where(Follow.query == query))))
 
 
 async def distinct_queries(session: AsyncSession) -> list[str]:

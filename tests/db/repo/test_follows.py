@@ -46,3 +46,20 @@ async def test_channel_counts_and_removal(sessions: SessionFactory) -> None:
     async with sessions.begin() as s:
         gone = await follow_repo.remove_channel(s, channel_id=50)
     assert sorted(f.user_id for f in gone) == [1, 2, 3]
+
+
+async def test_a_query_is_followed_while_anyone_anywhere_follows_it(sessions: SessionFactory) -> None:
+    async with sessions.begin() as s:
+        await follow_repo.add_follow(s, guild_id=1, channel_id=10, user_id=3, query="kanye kim", now=NOW)
+        await follow_repo.add_follow(s, guild_id=2, channel_id=20, user_id=4, query="kanye kim", now=NOW)
+        await follow_repo.add_follow(s, guild_id=1, channel_id=10, user_id=3, query="kanye", now=NOW)
+    followed = []
+    for guild, channel, user in ((1, 10, 3), (2, 20, 4)):
+        async with sessions.begin() as s:
+            await follow_repo.remove_follow(s, guild_id=guild, channel_id=channel, user_id=user, query="kanye kim")
+            followed.append(await follow_repo.is_followed(s, "kanye kim"))
+    async with sessions() as s:
+        other = await follow_repo.is_followed(s, "kanye")
+        prefix = await follow_repo.is_followed(s, "kanye k")
+    assert followed == [True, False]
+    assert (other, prefix) == (True, False)
