@@ -4,33 +4,21 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from bot.records import ItemRow
 from bot.stories import fingerprint
 from bot.story_book import StoryBook
 from db.engine import SessionFactory
+from tests.support.item_rows import item_row
 
 NOW = datetime(2026, 5, 1, tzinfo=UTC)
-
-
-def row(n: int, title: str) -> ItemRow:
-    return ItemRow(
-        keys=(f"g:{n}",),
-        article_key=f"https://n.test/{n}",
-        title=title,
-        link=f"https://n.test/{n}",
-        summary="",
-        author=None,
-        categories=(),
-        image=None,
-        source_name=None,
-        published_at=NOW,
-    )
 
 
 async def test_stories_saved_together_in_their_latest_state(sessions: SessionFactory) -> None:
     book = StoryBook(timedelta(hours=48))
     titles = ["Kim Kardashian wedding date set", "Kim Kardashian wedding date set for May", "Oscars host named"]
-    rows = [row(n, t) for n, t in enumerate(titles)]
+    rows = [
+        item_row(f"g:{n}", t, link=f"https://n.test/{n}", article_key=f"https://n.test/{n}", published=NOW)
+        for n, t in enumerate(titles)
+    ]
     prints = [fingerprint(t, "", r.link, NOW) for r, t in zip(rows, titles, strict=True)]
     # Two polls: the first grew the wedding story to one article, the second to two.
     [first], first_stories = book.assign(rows[:1], prints[:1])

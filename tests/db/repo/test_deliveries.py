@@ -4,11 +4,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.records import ItemRow
 from db.engine import SessionFactory
 from db.repo import deliveries as repo
 from db.repo import feeds as feed_repo
 from db.repo import items as item_repo
+from tests.support.item_rows import item_row
 
 NOW = datetime(2026, 5, 1, tzinfo=UTC)
 
@@ -18,18 +18,7 @@ async def make_item(sessions: SessionFactory, key: str = "g:1") -> int:
         feed = await feed_repo.get_or_create_feed(
             s, url="http://f.test/", name="F", kind="config", trusted=True, interval=60, now=NOW
         )
-        row = ItemRow(
-            keys=(key,),
-            article_key="https://a.test/1",
-            title="t",
-            link="https://a.test/1",
-            summary="",
-            author=None,
-            categories=(),
-            image=None,
-            source_name=None,
-            published_at=NOW,
-        )
+        row = item_row(key, "t", link="https://a.test/1", article_key="https://a.test/1", published=NOW)
         [(item_id, _)] = await item_repo.record_items(s, feed.id, [row], now=NOW)
         return item_id
 

@@ -6,6 +6,7 @@ from bot.records import ItemRow
 from db.engine import SessionFactory
 from db.repo import feeds as feed_repo
 from db.repo import items as item_repo
+from tests.support.item_rows import item_row
 
 NOW = datetime(2026, 5, 1, 12, tzinfo=UTC)
 
@@ -16,18 +17,7 @@ def row(
     link: str | None = None,
     published: datetime | None = NOW,
 ) -> ItemRow:
-    return ItemRow(
-        keys=(key,) + ((f"l:{link}",) if link else ()),
-        article_key=link,
-        title=title,
-        link=link,
-        summary="",
-        author=None,
-        categories=(),
-        image=None,
-        source_name=None,
-        published_at=published,
-    )
+    return item_row(key, title, link=link, article_key=link, link_key=True, published=published)
 
 
 async def make_feed(sessions: SessionFactory, url: str = "http://feeds.test/a") -> int:

@@ -15,6 +15,7 @@ from db.engine import SessionFactory
 from db.models import Item
 from db.repo import feeds as feed_repo
 from db.repo import items as item_repo
+from tests.support.item_rows import item_row
 
 NOW = datetime(2014, 5, 28, tzinfo=UTC)
 TITLES = [
@@ -33,17 +34,11 @@ TITLES = [
 
 def rows() -> list[ItemRow]:
     return [
-        ItemRow(
-            keys=(f"g:{i}",),
-            article_key=None,
-            title=title,
+        item_row(
+            f"g:{i}",
+            title,
             link=f"https://n.test/{i}",
-            summary="",
-            author=None,
-            categories=(),
-            image=None,
-            source_name=None,
-            published_at=NOW - timedelta(hours=i),
+            published=NOW - timedelta(hours=i),
             search_text=search_text_of(title, "", ()),
         )
         for i, title in enumerate(TITLES)
