@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.stories.links import canonical_link
-from bot.stories.names import distinctive_names, title_subject
+from bot.stories.names import names_and_subject
 from bot.stories.text import content_tokens, stem
 
 # Feeds put anything from a one-line dek to the full article in <description>; the
@@ -170,12 +170,12 @@ def fingerprint(title: str, summary: str, link: str | None, published: datetime)
             body.append(token)
             if len(body) >= MAX_BODY_TOKENS:
                 break
-    names = distinctive_names(title, summary)[:MAX_NAMES]
+    names, subject = names_and_subject(title, summary)
     return StoryFingerprint(
         title_tokens=tuple(title_tokens),
         body_tokens=tuple(body),
-        names=tuple(names),
-        subject=title_subject(title),
+        names=tuple(names[:MAX_NAMES]),
+        subject=subject,
         link=canonical_link(link),
         published=published,
     )

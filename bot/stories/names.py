@@ -143,7 +143,16 @@ def _confirmed_parts(raw_words: tuple[str, ...], confirmed: set[str]) -> list[tu
 
 def distinctive_names(title: str, summary: str) -> list[str]:
     """Folded names from title then summary, deduplicated (see module docstring)."""
+    return _distinctive(title, _runs(title), summary)
+
+
+def names_and_subject(title: str, summary: str) -> tuple[list[str], str | None]:
+    """``distinctive_names`` and ``title_subject`` of one article, the title read once."""
     title_runs = _runs(title)
+    return _distinctive(title, title_runs, summary), _subject(title_runs)
+
+
+def _distinctive(title: str, title_runs: list[_Run], summary: str) -> list[str]:
     summary_runs = _runs(summary)
     title_caps = _capitalized_words(title)
     summary_caps = _capitalized_words(summary)
@@ -176,7 +185,11 @@ def title_subject(title: str) -> str | None:
     never occur in each other are about different things. An unconfirmed opener such
     as "Death" may be junk; it then only makes such conflicts rarer.
     """
-    for run in _runs(title):
+    return _subject(_runs(title))
+
+
+def _subject(title_runs: list[_Run]) -> str | None:
+    for run in title_runs:
         name = _normalize(run.words)
         if name is not None:
             return name
