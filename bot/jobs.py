@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
@@ -16,7 +17,7 @@ from bot.delivery.sender import (
     release_quiet_pings,
     send_digests,
 )
-from bot.polling import PollContext, dispatch_due_feeds
+from bot.polling import PollContext, dispatch_while_due
 from bot.services import Services
 from bot.tasks import drain_tasks
 from db.repo import items as item_repo
@@ -66,6 +67,8 @@ class InFlight:
 # tick is one claim query; at the old 2 s (a tenth of the interval, capped) the tick alone
 # used up the 2 s an alert may take beyond the interval.
 POLL_TICK_SECONDS = 0.5
+# A tick keeps claiming as polls finish for this share of the tick (dispatch_while_due).
+DISPATCH_SHARE_OF_TICK = 0.8
 
 
 async def prune(services: Services) -> None:
@@ -85,8 +88,11 @@ def build_scheduler(services: Services, poll: PollContext, send: SendContext, jo
     common = {"max_instances": 1, "coalesce": True, "misfire_grace_time": None}
 
     async def poll_once() -> None:
+        started = time.monotonic()
         await services.refresh_matcher()
-        await dispatch_due_feeds(poll)
+        # Ends before the next tick: a run still going then would be skipped, with a warning.
+        budget = DISPATCH_SHARE_OF_TICK * POLL_TICK_SECONDS - (time.monotonic() - started)
+        await dispatch_while_due(poll, seconds=budget)
 
     scheduler.add_job(
         jobs.guarded(POLL_JOB, poll_once),

@@ -59,6 +59,9 @@ CPU_SLICE = 10
 # Polls waiting for their write, per fetch slot: beyond it, no new poll starts (back-pressure
 # when the database is the slow part; a waiting changed feed holds its parsed items).
 WRITE_QUEUE_FACTOR = 4
+# Within a tick, claim again once this share of the slots is free (1/4): a claim is a write
+# transaction, and one per finished poll would make claims the database's main work.
+REFILL_SHARE = 4
 
 
 @dataclass
@@ -77,6 +80,7 @@ class PollContext:
     stories: StoryBook | None = None  # groups coverage into stories (None: no grouping)
     in_flight: set[asyncio.Task[FeedOutcome]] = field(default_factory=set)
     writing: int = 0  # polls in flight past their fetch and parse: waiting for their write
+    slot_freed: asyncio.Event = field(default_factory=asyncio.Event)  # a poll left its fetch slot
     fetch_slots: asyncio.Semaphore = field(init=False)  # see __post_init__
     audience: AudienceCache = field(default_factory=AudienceCache)  # follows of matched queries
     # Feed id -> digests of the items its last stored poll carried (PreparedFeed.digests):
@@ -160,18 +164,57 @@ async def poll_due_feeds(ctx: PollContext, *, limit: int = 1000) -> list[FeedOut
 
 
 async def dispatch_due_feeds(ctx: PollContext) -> int:
-    """The scheduler's tick: start polls for due feeds without waiting for them.
+    """Start polls for due feeds without waiting for them; returns how many started.
 
-    A cycle never waits for its slowest feed: each tick tops the polls that are fetching
+    A cycle never waits for its slowest feed: each call tops the polls that are fetching
     or parsing up to ``[polling] concurrency`` (polls waiting for their write count only
     against ``WRITE_QUEUE_FACTOR`` times it), so one slow server delays nobody and a feed's
     next poll comes one interval after its own poll finished.
     """
+    free = _free_slots(ctx)
+    return await _dispatch(ctx, free) if free > 0 else 0
+
+
+async def dispatch_while_due(ctx: PollContext, *, seconds: float) -> int:
+    """The scheduler's tick: ``dispatch_due_feeds``, and while a claim took every feed it
+    asked for (more may be due), claim again each time a batch of slots is free, for up to
+    ``seconds``. Returns how many polls started.
+
+    With one claim per tick, polls that finish in milliseconds (a 304) left their slots
+    idle until the next tick: 98 feeds/s at 50 slots and 0.5 s ticks, measured, where the
+    same cycle through ``poll_due_feeds`` runs several times faster.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    batch = max(1, ctx.settings.polling.concurrency // REFILL_SHARE)
+    started = 0
+    while True:
+        free = _free_slots(ctx)
+        if free > 0:
+            count = await _dispatch(ctx, free)
+            started += count
+            if count < free:
+                return started  # no feed is left due; the next tick looks again
+        while _free_slots(ctx) < batch:
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                return started
+            ctx.slot_freed.clear()
+            try:
+                await asyncio.wait_for(ctx.slot_freed.wait(), remaining)
+            except TimeoutError:
+                return started
+        if loop.time() >= deadline:
+            return started
+
+
+def _free_slots(ctx: PollContext) -> int:
     concurrency = ctx.settings.polling.concurrency
     fetching = len(ctx.in_flight) - ctx.writing
-    free = min(concurrency - fetching, WRITE_QUEUE_FACTOR * concurrency - len(ctx.in_flight))
-    if free <= 0:
-        return 0
+    return min(concurrency - fetching, WRITE_QUEUE_FACTOR * concurrency - len(ctx.in_flight))
+
+
+async def _dispatch(ctx: PollContext, free: int) -> int:
     now = ctx.clock()
     async with _transaction(ctx) as session:
         feeds = await feed_repo.claim_due_feeds(
@@ -186,8 +229,13 @@ async def dispatch_due_feeds(ctx: PollContext) -> int:
         ctx.metrics.set("storywatch_poll_lag_seconds", max(lag, 0.0))
         task = asyncio.create_task(_poll_and_notify(ctx, feed), name=f"poll-feed-{feed.id}")
         ctx.in_flight.add(task)
-        task.add_done_callback(ctx.in_flight.discard)
+        task.add_done_callback(partial(_poll_done, ctx))
     return len(feeds)
+
+
+def _poll_done(ctx: PollContext, task: asyncio.Task[FeedOutcome]) -> None:
+    ctx.in_flight.discard(task)
+    ctx.slot_freed.set()
 
 
 async def _poll_and_notify(ctx: PollContext, feed: ClaimedFeed) -> FeedOutcome:
@@ -223,6 +271,7 @@ async def _poll_feed(ctx: PollContext, feed: ClaimedFeed) -> FeedOutcome:
     async with ctx.fetch_slots:
         found = await _fetch_and_parse(ctx, feed, started)
     ctx.writing += 1
+    ctx.slot_freed.set()  # its fetch slot is free
     try:
         if isinstance(found, FeedError):
             return await _record_failure(ctx, feed, found, started)

@@ -12,7 +12,14 @@ from sqlalchemy import delete, func, select
 from bot.fetch.fetcher import FeedFetcher
 from bot.fetch.limits import FetchLimits
 from bot.follow_matcher import FollowMatcher
-from bot.polling import WRITE_QUEUE_FACTOR, PollContext, dispatch_due_feeds, drain_polls, poll_due_feeds
+from bot.polling import (
+    WRITE_QUEUE_FACTOR,
+    PollContext,
+    dispatch_due_feeds,
+    dispatch_while_due,
+    drain_polls,
+    poll_due_feeds,
+)
 from bot.prepare import DIGEST_SIZE
 from bot.settings import parse_settings
 from bot.story_book import StoryBook
@@ -295,3 +302,36 @@ async def test_polls_waiting_for_their_write_free_their_fetch_slot_up_to_a_bound
     async with sessions() as s:
         failures = (await s.scalars(select(Feed.consecutive_failures))).all()
     assert sorted(failures) == [1, 1, 2, 2, 2, 2, 2, 2, 2, 2]  # every poll's outcome was written
+
+
+async def test_a_tick_keeps_claiming_as_polls_finish_until_no_feed_is_due(
+    sessions: SessionFactory, server: FeedServer, fetcher: FeedFetcher
+) -> None:
+    """One tick, two slots, ten due feeds: freed slots are refilled within the tick (one
+    claim a tick left them idle until the next), and the tick ends once none is due."""
+    for n in range(10):
+        await add_feed(sessions, server.set_raw(f"f{n}.xml", b"down", status=500), name=f"F{n}")
+    ctx = context(sessions, fetcher, FollowMatcher(), concurrency=2)
+    started = await asyncio.wait_for(dispatch_while_due(ctx, seconds=3_600), timeout=60)
+    await drain_polls(ctx, grace=10)
+    assert started == 10
+    assert sorted(name for name, _headers in server.requests) == sorted(f"f{n}.xml" for n in range(10))
+    assert await dispatch_while_due(ctx, seconds=3_600) == 0  # none due: returns at once
+
+
+async def test_a_tick_that_cannot_start_more_polls_ends_at_its_deadline(
+    sessions: SessionFactory, server: FeedServer, fetcher: FeedFetcher
+) -> None:
+    """SQLite's writer held: polls that fetched free their fetch slot and are refilled
+    until WRITE_QUEUE_FACTOR times the concurrency wait for their write; then the tick
+    waits for a free slot no longer than it was given."""
+    async with sessions() as s:
+        if s.get_bind().dialect.name != "sqlite":
+            pytest.skip("the write lock that holds the polls back is SQLite's")
+    for n in range(12):
+        await add_feed(sessions, server.set_raw(f"f{n}.xml", b"down", status=500), name=f"F{n}")
+    ctx = context(sessions, fetcher, FollowMatcher(), concurrency=2)
+    async with sessions.begin(), asyncio.timeout(60):  # this task holds the write lock
+        started = await dispatch_while_due(ctx, seconds=1)  # claims in this task, past the lock
+        assert started == WRITE_QUEUE_FACTOR * 2
+    await drain_polls(ctx, grace=10)
