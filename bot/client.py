@@ -17,6 +17,7 @@ from discord.ext import commands
 from bot.delivery.sender import SendContext
 from bot.discord_transport import DiscordTransport
 from bot.health import HealthChecks, HealthServer
+from bot.heap import settle_heap
 from bot.jobs import SEND_JOB, InFlight, build_scheduler, wake
 from bot.polling import PollContext, drain_polls
 from bot.services import Services
@@ -72,6 +73,7 @@ class StorywatchMixin:
                 interval=services.settings.polling.interval_seconds,
                 now=datetime.now(UTC),
             )
+        settle_heap()  # the follow index and open stories just loaded live for hours
         await load_cogs(client, services)
         await self._sync_commands()
         transport = DiscordTransport(client)

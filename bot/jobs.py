@@ -17,6 +17,7 @@ from bot.delivery.sender import (
     release_quiet_pings,
     send_digests,
 )
+from bot.heap import settle_heap
 from bot.polling import PollContext, dispatch_while_due
 from bot.services import Services
 from bot.tasks import drain_tasks
@@ -31,6 +32,7 @@ FOLLOWS_JOB = "sync-follows"
 PROBE_JOB = "probe-paused-channels"
 DIGEST_JOB = "send-digests"
 QUIET_JOB = "release-quiet-pings"
+HEAP_JOB = "settle-heap"
 
 
 class InFlight:
@@ -82,6 +84,10 @@ async def prune(services: Services) -> None:
         log.info("pruned %d items and %d dedup keys", items, keys)
 
 
+async def _settle_heap() -> None:
+    settle_heap()
+
+
 def build_scheduler(services: Services, poll: PollContext, send: SendContext, jobs: InFlight) -> AsyncIOScheduler:
     scheduler = AsyncIOScheduler(timezone=UTC)
     now = datetime.now(UTC)
@@ -123,6 +129,13 @@ def build_scheduler(services: Services, poll: PollContext, send: SendContext, jo
         hours=6,
         id=PRUNE_JOB,
         next_run_time=now + timedelta(minutes=1),
+        **common,
+    )
+    scheduler.add_job(
+        jobs.guarded(HEAP_JOB, _settle_heap),
+        "interval",
+        hours=6,  # what grew since the last settle (new stories) joins the frozen heap
+        id=HEAP_JOB,
         **common,
     )
     scheduler.add_job(

@@ -1,0 +1,28 @@
+"""Keep the long-lived heap out of the garbage collector's full collections.
+
+The follow index and the open stories are a million-odd container objects that live for
+hours. CPython's full collection walks every one of them, and a cycle of 5,000 304 polls
+triggered one or two, 1.2-3.0 s in all (measured with 20,000 open stories loaded). Frozen,
+they are skipped: a full collection walks only what came since. Settling again every few
+hours first unfreezes and collects everything, so cyclic garbage among objects frozen
+earlier is still reclaimed; the price is one full collection per settle.
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+import time
+
+log = logging.getLogger("storywatch.heap")
+
+
+def settle_heap() -> int:
+    """Collect everything once, then freeze what survived; returns how many are frozen."""
+    started = time.perf_counter()
+    gc.unfreeze()
+    gc.collect()
+    gc.freeze()
+    frozen = gc.get_freeze_count()
+    log.info("heap settled: %d objects frozen in %.2f s", frozen, time.perf_counter() - started)
+    return frozen
