@@ -15,7 +15,8 @@ from sqlalchemy import func, select
 
 from bench.pipeline import PollState, loopback_fetcher, poll_context
 from bot.fetch.fetcher import FeedFetcher
-from bot.polling import FeedOutcome, poll_due_feeds
+from bot.jobs import DISPATCH_SHARE_OF_TICK, POLL_TICK_SECONDS
+from bot.polling import FeedOutcome, dispatch_while_due, poll_due_feeds
 from bot.services import Services
 from db.models import Feed
 from db.repo import feeds as feed_repo
@@ -51,6 +52,24 @@ async def poll_cycle(
         await settle_strays()
         return Cycle([], f"{type(exc).__name__}: {exc}"[:300], await succeeded_since(services, started))
     return Cycle(outcomes, None, sum(1 for o in outcomes if o.status != "failed"))
+
+
+async def tick_cycle(
+    services: Services, fetcher: FeedFetcher, *, stories: bool = True, state: PollState | None = None
+) -> int:
+    """Every due feed polled the way the bot's scheduler does it: a tick every
+    POLL_TICK_SECONDS that claims as polls free their slots (``dispatch_while_due``), until
+    a tick finds nothing due and no poll is in flight. Returns how many polls started."""
+    ctx = poll_context(services, fetcher, stories=stories, state=state)
+    loop = asyncio.get_running_loop()
+    started = 0
+    while True:
+        tick = loop.time()
+        count = await dispatch_while_due(ctx, seconds=DISPATCH_SHARE_OF_TICK * POLL_TICK_SECONDS)
+        started += count
+        if count == 0 and not ctx.in_flight:
+            return started
+        await asyncio.sleep(max(0.0, POLL_TICK_SECONDS - (loop.time() - tick)))
 
 
 async def poll_all_due(

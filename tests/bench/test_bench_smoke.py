@@ -34,6 +34,8 @@ async def test_polling_phases_poll_every_feed_once_with_the_expected_outcome(
     assert changed["new_items"] == FEEDS * 50
     not_modified = phases[polling.NOT_MODIFIED]["detail"]
     assert not_modified["http"] == {304: FEEDS}
+    ticks = phases[polling.NOT_MODIFIED_TICKS]["detail"]
+    assert (ticks["http"], ticks["succeeded"]) == ({304: FEEDS}, FEEDS)
     skipped = phases[polling.HASH_SKIP]["detail"]
     assert skipped["http"] == {200: FEEDS}
     assert skipped["parse_skipped"] == FEEDS
