@@ -55,21 +55,27 @@ async def poll_cycle(
 
 
 async def tick_cycle(
-    services: Services, fetcher: FeedFetcher, *, stories: bool = True, state: PollState | None = None
+    services: Services, fetcher: FeedFetcher, feeds: int, *, stories: bool = True, state: PollState | None = None
 ) -> int:
-    """Every due feed polled the way the bot's scheduler does it: a tick every
-    POLL_TICK_SECONDS that claims as polls free their slots (``dispatch_while_due``), until
-    a tick finds nothing due and no poll is in flight. Returns how many polls started."""
+    """``feeds`` due feeds polled the way the bot's scheduler does it: a tick every
+    POLL_TICK_SECONDS that claims as polls free their slots (``dispatch_while_due``).
+    Returns once that many polls started and finished (or a tick found nothing to start
+    and nothing in flight), so the time is not rounded up to the next tick. Returns how
+    many polls started."""
     ctx = poll_context(services, fetcher, stories=stories, state=state)
     loop = asyncio.get_running_loop()
     started = 0
-    while True:
+    while started < feeds:
         tick = loop.time()
         count = await dispatch_while_due(ctx, seconds=DISPATCH_SHARE_OF_TICK * POLL_TICK_SECONDS)
         started += count
         if count == 0 and not ctx.in_flight:
-            return started
-        await asyncio.sleep(max(0.0, POLL_TICK_SECONDS - (loop.time() - tick)))
+            return started  # nothing due and nothing running: some feed was not claimable
+        if started < feeds:
+            await asyncio.sleep(max(0.0, POLL_TICK_SECONDS - (loop.time() - tick)))
+    if ctx.in_flight:
+        await asyncio.wait(set(ctx.in_flight))
+    return started
 
 
 async def poll_all_due(

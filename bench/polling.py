@@ -241,7 +241,9 @@ class Bench:
             fetcher = await loopback_fetcher(self.services.settings)
             started_at = datetime.now(UTC)
             try:
-                started = await tick_cycle(self.services, fetcher, stories=self.stories, state=self.state)
+                started = await tick_cycle(
+                    self.services, fetcher, len(self.urls), stories=self.stories, state=self.state
+                )
             finally:
                 await fetcher.close()
 
