@@ -59,9 +59,9 @@ async def tick_cycle(
 ) -> int:
     """``feeds`` due feeds polled the way the bot's scheduler does it: a tick every
     POLL_TICK_SECONDS that claims as polls free their slots (``dispatch_while_due``).
-    Returns once that many polls started and finished (or a tick found nothing to start
-    and nothing in flight), so the time is not rounded up to the next tick. Returns how
-    many polls started."""
+    Ends when that many polls have started and finished, not at the next tick, so the
+    time is not rounded up to a tick (or early, when a tick finds nothing to start and
+    nothing in flight). Returns how many polls started."""
     ctx = poll_context(services, fetcher, stories=stories, state=state)
     loop = asyncio.get_running_loop()
     started = 0
