@@ -273,17 +273,26 @@ async def _until(condition: Callable[[], bool], what: str) -> None:
     raise AssertionError(f"timed out waiting for {what}")
 
 
+async def skip_unless_sqlite(sessions: SessionFactory) -> None:
+    async with sessions() as s:
+        if s.get_bind().dialect.name != "sqlite":
+            pytest.skip("the write lock that holds the polls back is SQLite's")
+
+
+async def add_failing_feeds(sessions: SessionFactory, server: FeedServer, count: int) -> None:
+    """Feeds f0.xml... that answer 500 at once: the quickest polls there are."""
+    for n in range(count):
+        await add_feed(sessions, server.set_raw(f"f{n}.xml", b"down", status=500), name=f"F{n}")
+
+
 async def test_polls_waiting_for_their_write_free_their_fetch_slot_up_to_a_bound(
     sessions: SessionFactory, server: FeedServer, fetcher: FeedFetcher
 ) -> None:
     """SQLite's writer busy: fetched polls wait for it without holding a concurrency slot,
     so others fetch meanwhile (and later share a write), but at most WRITE_QUEUE_FACTOR
     times the concurrency are in flight."""
-    async with sessions() as s:
-        if s.get_bind().dialect.name != "sqlite":
-            pytest.skip("the write lock that holds the polls back is SQLite's")
-    for n in range(10):
-        await add_feed(sessions, server.set_raw(f"f{n}.xml", b"down", status=500), name=f"F{n}")
+    await skip_unless_sqlite(sessions)
+    await add_failing_feeds(sessions, server, 10)
     ctx = context(sessions, fetcher, FollowMatcher(), concurrency=2)
     bound = WRITE_QUEUE_FACTOR * 2
     async with sessions.begin():  # this task holds the write lock; the polls' writes queue behind it
@@ -309,8 +318,7 @@ async def test_a_tick_keeps_claiming_as_polls_finish_until_no_feed_is_due(
 ) -> None:
     """One tick, two slots, ten due feeds: freed slots are refilled within the tick (one
     claim a tick left them idle until the next), and the tick ends once none is due."""
-    for n in range(10):
-        await add_feed(sessions, server.set_raw(f"f{n}.xml", b"down", status=500), name=f"F{n}")
+    await add_failing_feeds(sessions, server, 10)
     ctx = context(sessions, fetcher, FollowMatcher(), concurrency=2)
     started = await asyncio.wait_for(dispatch_while_due(ctx, seconds=3_600), timeout=60)
     await drain_polls(ctx, grace=10)
@@ -325,11 +333,8 @@ async def test_a_tick_that_cannot_start_more_polls_ends_at_its_deadline(
     """SQLite's writer held: polls that fetched free their fetch slot and are refilled
     until WRITE_QUEUE_FACTOR times the concurrency wait for their write; then the tick
     waits for a free slot no longer than it was given."""
-    async with sessions() as s:
-        if s.get_bind().dialect.name != "sqlite":
-            pytest.skip("the write lock that holds the polls back is SQLite's")
-    for n in range(12):
-        await add_feed(sessions, server.set_raw(f"f{n}.xml", b"down", status=500), name=f"F{n}")
+    await skip_unless_sqlite(sessions)
+    await add_failing_feeds(sessions, server, 12)
     ctx = context(sessions, fetcher, FollowMatcher(), concurrency=2)
     async with sessions.begin(), asyncio.timeout(60):  # this task holds the write lock
         started = await dispatch_while_due(ctx, seconds=1)  # claims in this task, past the lock
