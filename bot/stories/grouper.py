@@ -116,6 +116,9 @@ class StoryGrouper:
         self._links: dict[str, set[str]] = {}  # canonical link -> open stories with it
         self._expiry: list[tuple[datetime, str]] = []  # (last_seen, id); lazy deletion
         self._clock: datetime | None = None  # newest published seen
+        # (path, bound, article size) -> {representative size: fewest shared words}: see
+        # _SharedNeeds; at most a few thousand small entries (sizes are capped).
+        self._needs: dict[tuple[str, int, int], dict[int, int]] = {}
 
     # -- public API -------------------------------------------------------------
 
@@ -173,14 +176,18 @@ class StoryGrouper:
         best_rejected = 0.0
         title_bound = self._thresholds.min_shared_title_tokens(fp)
         full_bound = self._thresholds.min_shared_full_tokens(fp) if fp.has_summary else None
+        # The link index holds exactly the stories whose ``links`` hold a link: one lookup
+        # instead of a scan of up to MAX_LINKS links per candidate.
+        linked = self._links.get(fp.link, _NO_STORIES) if fp.link is not None else _NO_STORIES
+        needs = _SharedNeeds(self._thresholds, fp, title_bound, full_bound, self._needs)
         for story_id in self._candidates(fp, title_bound, full_bound):
             story = self._stories[story_id]
             if not self._is_open_for(story, fp):
                 continue
-            if fp.link is not None and fp.link in story.links:
+            if story_id in linked:
                 accepted, value = True, 1.0  # shared canonical link: always the same story
             else:
-                accepted, value = self._compare(story, fp, title_bound, full_bound)
+                accepted, value = self._compare(story, fp, needs)
             if not accepted:
                 best_rejected = max(best_rejected, value)
                 continue
@@ -202,12 +209,14 @@ class StoryGrouper:
         thresholds = self._thresholds
         title = fp.title_token_set
         if thresholds.min_event_tokens < 1:  # a tuning sweep without the rule: any shared title word
+            events = title
             with_event = self._title_index.holding_any(title)
         else:
             names = fp.name_tokens
-            with_event = self._title_index.holding_any(title - names)
+            events = title - names
+            with_event = self._title_index.holding_any(events)
             with_event |= self._event_index.holding_any(title & names)
-        shared_title = self._title_index.shared_counts(title, among=with_event)
+        shared_title = self._title_index.shared_counts(title, among=with_event, within=events)
         found = {story_id for story_id, shared in shared_title.items() if shared >= title_bound}
         if full_bound is not None and len(found) < len(with_event):
             shared_full = self._index.shared_counts(fp.tokens, among=with_event - found)
@@ -217,9 +226,7 @@ class StoryGrouper:
         # Sorted so that the comparison order never depends on set iteration order.
         return sorted(found)
 
-    def _compare(
-        self, story: OpenStory, fp: StoryFingerprint, title_bound: int, full_bound: int | None
-    ) -> tuple[bool, float]:
+    def _compare(self, story: OpenStory, fp: StoryFingerprint, needs: _SharedNeeds) -> tuple[bool, float]:
         """(same story with any representative, best score among accepting/all reps).
 
         A representative is scored only when its shared word counts and set sizes leave a
@@ -228,19 +235,18 @@ class StoryGrouper:
         pass the bounds are too long or too short to reach the Jaccard thresholds."""
         thresholds = self._thresholds
         title, tokens = fp.title_token_set, fp.tokens
+        summary_path = needs.full_bound is not None
         best_accepted = -1.0
         best_any = 0.0
+        title_need, full_need = needs.title, needs.full  # never 0: a need is at least its bound
         for rep in story.representatives:
+            size = len(rep.title_token_set)
             shared_title = len(rep.title_token_set & title)
-            if shared_title < title_bound or not thresholds.title_can_qualify(
-                shared_title, len(rep.title_token_set), len(title)
-            ):
-                if full_bound is None or not rep.body_tokens or shared_title == 0:
+            if shared_title < (title_need.get(size) or needs.fill_title(size)):
+                if not summary_path or not rep.body_tokens or shared_title == 0:
                     continue  # the summary rule needs a shared title word too
-                shared_full = len(rep.tokens & tokens)
-                if shared_full < full_bound:
-                    continue
-                if not thresholds.full_can_qualify(shared_full, len(rep.tokens), len(tokens)):
+                size = len(rep.tokens)
+                if len(rep.tokens & tokens) < (full_need.get(size) or needs.fill_full(size)):
                     continue
             accepted, value = judge(rep, fp, thresholds)
             best_any = max(best_any, value)
@@ -351,3 +357,55 @@ class StoryGrouper:
         while f"{candidate}#{n}" in self._stories:
             n += 1
         return f"{candidate}#{n}"
+
+
+_NO_STORIES: frozenset[str] = frozenset()
+
+
+class _SharedNeeds:
+    """For one article: the fewest shared words a representative of a given set size needs
+    to be scored at all, on the title path and on the summary path - the index's bound and
+    the Jaccard size filter (``Thresholds.*_can_qualify``) in one number. The tables
+    (representative size -> fewest shared words) depend only on the bound and the article's
+    size, so the grouper keeps them across articles (``tables``)."""
+
+    __slots__ = ("_full_key", "_thresholds", "_title_key", "full", "full_bound", "title", "title_bound")
+
+    def __init__(
+        self,
+        thresholds: Thresholds,
+        fp: StoryFingerprint,
+        title_bound: int,
+        full_bound: int | None,
+        tables: dict[tuple[str, int, int], dict[int, int]],
+    ) -> None:
+        self._thresholds = thresholds
+        self.title_bound = title_bound
+        self.full_bound = full_bound
+        self._title_key = ("title", title_bound, len(fp.title_token_set))
+        self._full_key = ("full", full_bound or 0, len(fp.tokens))
+        self.title = tables.setdefault(self._title_key, {})
+        self.full = tables.setdefault(self._full_key, {})
+
+    def fill_title(self, size: int) -> int:
+        _, bound, item_size = self._title_key
+        can = self._thresholds.title_can_qualify
+        need = self.title[size] = _fewest(bound, lambda shared: can(shared, size, item_size), size)
+        return need
+
+    def fill_full(self, size: int) -> int:
+        assert self.full_bound is not None, "the summary path needs a summary"
+        _, bound, item_size = self._full_key
+        can = self._thresholds.full_can_qualify
+        need = self.full[size] = _fewest(bound, lambda shared: can(shared, size, item_size), size)
+        return need
+
+
+def _fewest(bound: int, qualifies: Callable[[int], bool], size: int) -> int:
+    """The least shared count >= ``bound`` that ``qualifies``; ``size + 1`` (unreachable:
+    the sets cannot share more words than one holds) when none up to ``size`` does.
+    ``qualifies`` grows with the count, so this is the exact threshold."""
+    for shared in range(bound, size + 1):
+        if qualifies(shared):
+            return shared
+    return size + 1

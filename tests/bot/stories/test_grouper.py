@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from bench.grouping import Article, load_labelled, load_uci
 from bot.stories import OpenStory, StoryAssignment, StoryFingerprint, StoryGrouper, fingerprint
-from bot.stories.similarity import DEFAULT_THRESHOLDS, Thresholds
+from bot.stories.similarity import DEFAULT_THRESHOLDS, Thresholds, same_story, similarity
 
 T0 = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)
 DIVORCE = "Kim Kardashian files for divorce from Kanye West"
@@ -257,6 +257,33 @@ def test_index_matches_exhaustive_scan_on_random_articles(
         for i, (title, summary, link, hours) in enumerate(articles)
     ]
     _assert_index_matches_exhaustive(items)
+
+
+def _assert_one_story_joins_as_the_pair_decides(items: Sequence[tuple[Hashable, StoryFingerprint]]) -> int:
+    """Each article against a story of one other article: joined exactly when the pair
+    decision says so, at its similarity. The index and the grouper's per-representative
+    filters (shared-word counts, set sizes) may skip work, never a pair ``same_story``
+    accepts; the exhaustive scan above shares those filters, so it cannot show this."""
+    prints = [replace(fp, published=T0) for _id, fp in items]  # all inside one window
+    joined = 0
+    for i, first in enumerate(prints):
+        for second in prints[i + 1 :]:
+            grouper = StoryGrouper()
+            grouper.assign("first", first)
+            got = grouper.assign("second", second)
+            assert (not got.is_new) == same_story(first, second)
+            if not got.is_new:
+                joined += 1
+                assert got.similarity == similarity(first, second)
+    return joined
+
+
+def test_one_story_joins_as_the_pair_decides_on_labelled_set(labelled_items: Items) -> None:
+    assert _assert_one_story_joins_as_the_pair_decides(labelled_items) > 0
+
+
+def test_one_story_joins_as_the_pair_decides_on_real_headlines(uci_kk_items: Items) -> None:
+    assert _assert_one_story_joins_as_the_pair_decides(uci_kk_items[:160]) > 0
 
 
 # -- bounds and ids -----------------------------------------------------------------
