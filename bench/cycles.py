@@ -8,6 +8,7 @@ the next measured phase.
 from __future__ import annotations
 
 import asyncio
+import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -15,8 +16,8 @@ from sqlalchemy import func, select
 
 from bench.pipeline import PollState, loopback_fetcher, poll_context
 from bot.fetch.fetcher import FeedFetcher
-from bot.jobs import DISPATCH_SHARE_OF_TICK, POLL_TICK_SECONDS
-from bot.polling import FeedOutcome, dispatch_while_due, poll_due_feeds
+from bot.jobs import DISPATCH_RUN_SECONDS, POLL_TICK_SECONDS
+from bot.polling import FeedOutcome, keep_dispatching, poll_due_feeds
 from bot.services import Services
 from db.models import Feed
 from db.repo import feeds as feed_repo
@@ -58,21 +59,26 @@ async def tick_cycle(
     services: Services, fetcher: FeedFetcher, feeds: int, *, stories: bool = True, state: PollState | None = None
 ) -> int:
     """``feeds`` due feeds polled the way the bot's scheduler does it: a tick every
-    POLL_TICK_SECONDS that claims as polls free their slots (``dispatch_while_due``).
-    Ends when that many polls have started and finished, not at the next tick, so the
-    time is not rounded up to a tick (or early, when a tick finds nothing to start and
-    nothing in flight). Returns how many polls started."""
+    POLL_TICK_SECONDS starts a dispatcher unless one runs (``keep_dispatching``), and the
+    dispatcher claims as polls free their slots until no feed is due. Ends when that many
+    polls have started and finished, not at the next tick, so the time is not rounded up
+    to a tick (or early, when a dispatcher finds nothing to start and nothing in flight).
+    Returns how many polls started."""
     ctx = poll_context(services, fetcher, stories=stories, state=state)
     loop = asyncio.get_running_loop()
     started = 0
+    tick = loop.time()
     while started < feeds:
-        tick = loop.time()
-        count = await dispatch_while_due(ctx, seconds=DISPATCH_SHARE_OF_TICK * POLL_TICK_SECONDS)
+        dispatcher = keep_dispatching(ctx, seconds=DISPATCH_RUN_SECONDS)
+        assert dispatcher is not None, "the dispatcher before this one was awaited"
+        count = await dispatcher
         started += count
         if count == 0 and not ctx.in_flight:
             return started  # nothing due and nothing running: some feed was not claimable
-        if started < feeds:
-            await asyncio.sleep(max(0.0, POLL_TICK_SECONDS - (loop.time() - tick)))
+        if started < feeds:  # the next tick on the scheduler's grid starts the next dispatcher
+            now = loop.time()
+            tick += POLL_TICK_SECONDS * max(1, math.ceil((now - tick) / POLL_TICK_SECONDS))
+            await asyncio.sleep(max(0.0, tick - now))
     if ctx.in_flight:
         await asyncio.wait(set(ctx.in_flight))
     return started

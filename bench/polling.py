@@ -12,7 +12,7 @@ the bot builds (process parse pool, follow matching, story grouping). Phases:
    the poll's whole pool job (adapter, dedup keys, search text, story fingerprints)
 3. unchanged, 304: validators honoured; baseline: bare aiohttp with If-None-Match. Run
    twice per round: one ``poll_due_feeds`` cycle over every feed, and the bot's own
-   scheduling (ticks of ``dispatch_while_due`` until every feed was polled). The heap is settled
+   scheduling (ticks that start ``keep_dispatching`` until every feed was polled). The heap is settled
    first (``bot.heap``), as the bot's startup and 6-hourly job do
 4. unchanged, 200 without validators: the server ignores If-None-Match and sends the
    same body, so the pipeline should skip parsing by body hash; baseline: bare 200
@@ -88,7 +88,7 @@ TARGET_CHANGED_RATIO = 0.8
 FIRST_POLL = "first poll (baseline: store, no alerts)"
 CHANGED = "changed: 50 new items/feed"
 NOT_MODIFIED = "unchanged: 304"
-NOT_MODIFIED_TICKS = "unchanged: 304, the scheduler's ticks (dispatch_while_due)"
+NOT_MODIFIED_TICKS = "unchanged: 304, the scheduler's ticks (keep_dispatching)"
 HASH_SKIP = "unchanged: 200 same body (hash skip)"
 BARE_200 = "bare aiohttp 200 (fetch ceiling)"
 BARE_304 = "bare aiohttp 304 (force_close)"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
@@ -18,7 +17,7 @@ from bot.delivery.sender import (
     send_digests,
 )
 from bot.heap import settle_heap
-from bot.polling import PollContext, dispatch_while_due
+from bot.polling import PollContext, keep_dispatching
 from bot.services import Services
 from bot.tasks import drain_tasks
 from db.repo import items as item_repo
@@ -69,8 +68,9 @@ class InFlight:
 # tick is one claim query; at the old 2 s (a tenth of the interval, capped) the tick alone
 # used up the 2 s an alert may take beyond the interval.
 POLL_TICK_SECONDS = 0.5
-# A tick keeps claiming as polls finish for this share of the tick (dispatch_while_due).
-DISPATCH_SHARE_OF_TICK = 0.8
+# How long one dispatcher started by a tick may keep claiming as polls finish (it stops
+# sooner once no feed is due); the next tick after it starts another (keep_dispatching).
+DISPATCH_RUN_SECONDS = 30.0
 
 
 async def prune(services: Services) -> None:
@@ -94,11 +94,8 @@ def build_scheduler(services: Services, poll: PollContext, send: SendContext, jo
     common = {"max_instances": 1, "coalesce": True, "misfire_grace_time": None}
 
     async def poll_once() -> None:
-        started = time.monotonic()
         await services.refresh_matcher()
-        # Ends before the next tick: a run still going then would be skipped, with a warning.
-        budget = DISPATCH_SHARE_OF_TICK * POLL_TICK_SECONDS - (time.monotonic() - started)
-        await dispatch_while_due(poll, seconds=budget)
+        keep_dispatching(poll, seconds=DISPATCH_RUN_SECONDS)
 
     scheduler.add_job(
         jobs.guarded(POLL_JOB, poll_once),

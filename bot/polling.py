@@ -9,6 +9,7 @@ together share that transaction (``bot.group_commit``), one statement per kind o
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 from collections.abc import AsyncIterator, Callable
@@ -81,6 +82,7 @@ class PollContext:
     in_flight: set[asyncio.Task[FeedOutcome]] = field(default_factory=set)
     writing: int = 0  # polls in flight past their fetch and parse: waiting for their write
     slot_freed: asyncio.Event = field(default_factory=asyncio.Event)  # a poll left its fetch slot
+    dispatcher: asyncio.Task[int] | None = None  # the running dispatch_while_due (keep_dispatching)
     fetch_slots: asyncio.Semaphore = field(init=False)  # see __post_init__
     audience: AudienceCache = field(default_factory=AudienceCache)  # follows of matched queries
     # Feed id -> digests of the items its last stored poll carried (PreparedFeed.digests):
@@ -208,6 +210,29 @@ async def dispatch_while_due(ctx: PollContext, *, seconds: float) -> int:
             return started
 
 
+def keep_dispatching(ctx: PollContext, *, seconds: float) -> asyncio.Task[int] | None:
+    """The scheduler's tick: start ``dispatch_while_due`` (for up to ``seconds``) as a task
+    of its own unless one is still running; returns the task it started, if any.
+
+    The dispatcher outlives the tick, so it claims as slots free for as long as feeds are
+    due and the tick returns at once. Bound to the tick, it had to stop claiming early (a
+    run still going at the next tick makes APScheduler skip that tick), and the slots that
+    polls freed meanwhile idled: at 5,000 due feeds, stopping at 0.8 of the tick instead of
+    0.95 cost 14% of the feeds polled per second.
+    """
+    if ctx.dispatcher is not None and not ctx.dispatcher.done():
+        return None
+    task = asyncio.create_task(dispatch_while_due(ctx, seconds=seconds), name="poll-dispatcher")
+    task.add_done_callback(_dispatcher_done)
+    ctx.dispatcher = task
+    return task
+
+
+def _dispatcher_done(task: asyncio.Task[int]) -> None:
+    if not task.cancelled() and task.exception() is not None:  # e.g. the claim query failed
+        log.error("claiming due feeds failed; the next tick tries again", exc_info=task.exception())
+
+
 def _free_slots(ctx: PollContext) -> int:
     concurrency = ctx.settings.polling.concurrency
     fetching = len(ctx.in_flight) - ctx.writing
@@ -246,7 +271,12 @@ async def _poll_and_notify(ctx: PollContext, feed: ClaimedFeed) -> FeedOutcome:
 
 
 async def drain_polls(ctx: PollContext, grace: float) -> None:
-    """Shutdown: let running polls finish for ``grace`` seconds, then cancel the rest."""
+    """Shutdown: start no more polls, let running ones finish for ``grace`` seconds, then
+    cancel the rest. A claim cut short leaves its feeds leased; the lease expires."""
+    if ctx.dispatcher is not None:
+        ctx.dispatcher.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await ctx.dispatcher
     await drain_tasks(ctx.in_flight, grace)
 
 

@@ -18,6 +18,7 @@ from bot.polling import (
     dispatch_due_feeds,
     dispatch_while_due,
     drain_polls,
+    keep_dispatching,
     poll_due_feeds,
 )
 from bot.prepare import DIGEST_SIZE
@@ -325,6 +326,43 @@ async def test_a_tick_keeps_claiming_as_polls_finish_until_no_feed_is_due(
     assert started == 10
     assert sorted(name for name, _headers in server.requests) == sorted(f"f{n}.xml" for n in range(10))
     assert await dispatch_while_due(ctx, seconds=3_600) == 0  # none due: returns at once
+
+
+async def test_a_tick_starts_one_dispatcher_that_outlives_it(
+    sessions: SessionFactory, server: FeedServer, fetcher: FeedFetcher
+) -> None:
+    """The scheduler's tick returns at once; its dispatcher claims until no feed is due, and
+    ticks meanwhile start no second one (two would claim past the concurrency)."""
+    await add_failing_feeds(sessions, server, 10)
+    ctx = context(sessions, fetcher, FollowMatcher(), concurrency=2)
+    dispatcher = keep_dispatching(ctx, seconds=3_600)
+    assert dispatcher is not None
+    assert keep_dispatching(ctx, seconds=3_600) is None  # the next tick: one is running
+    assert await asyncio.wait_for(dispatcher, timeout=60) == 10
+    await drain_polls(ctx, grace=10)
+    assert sorted(name for name, _headers in server.requests) == sorted(f"f{n}.xml" for n in range(10))
+    after = keep_dispatching(ctx, seconds=3_600)  # the one before ended: a tick starts another
+    assert after is not None and await after == 0  # none due
+
+
+async def test_draining_stops_the_dispatcher_before_the_polls(
+    sessions: SessionFactory, server: FeedServer, fetcher: FeedFetcher
+) -> None:
+    """Shutdown: the dispatcher, waiting for a free slot, is cancelled, so it claims nothing
+    more while the polls in flight are drained."""
+    await add_failing_feeds(sessions, server, 12)
+    server.gate = asyncio.Event()  # the server holds every request: both slots stay busy
+    ctx = context(sessions, fetcher, FollowMatcher(), concurrency=2)
+    async with asyncio.timeout(60):
+        dispatcher = keep_dispatching(ctx, seconds=3_600)
+        assert dispatcher is not None
+        await _until(lambda: len(server.requests) == 2, "two polls to fetch")
+        await drain_polls(ctx, grace=0.1)
+    assert dispatcher.cancelled()
+    assert not ctx.in_flight
+    server.gate.set()
+    await asyncio.sleep(0.1)
+    assert len(server.requests) == 2  # the ten feeds still due were never claimed
 
 
 async def test_a_tick_that_cannot_start_more_polls_ends_at_its_deadline(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import time
 from dataclasses import dataclass, field
@@ -63,6 +64,8 @@ class FeedServer:
         self.routes: dict[str, Route] = {}
         self.requests: list[tuple[str, dict[str, str]]] = []
         self.query_strings: list[tuple[str, str]] = []
+        # While set to an Event that is not set, requests to routes wait for it (polls in flight).
+        self.gate: asyncio.Event | None = None
         self._runner: web.AppRunner | None = None
         self.port = 0
 
@@ -120,6 +123,8 @@ class FeedServer:
             raise web.HTTPNotFound()
         route.hits += 1
         route.hit_times.append(time.monotonic())
+        if self.gate is not None:
+            await self.gate.wait()
         if route.status != 200:
             return web.Response(status=route.status, body=route.body, content_type=route.content_type)
         etag = '"' + hashlib.sha256(route.body).hexdigest()[:16] + '"'
