@@ -217,8 +217,8 @@ def keep_dispatching(ctx: PollContext, *, seconds: float) -> asyncio.Task[int] |
     The dispatcher outlives the tick, so it claims as slots free for as long as feeds are
     due and the tick returns at once. Bound to the tick, it had to stop claiming early (a
     run still going at the next tick makes APScheduler skip that tick), and the slots that
-    polls freed meanwhile idled: at 5,000 due feeds, stopping at 0.8 of the tick instead of
-    0.95 cost 14% of the feeds polled per second.
+    polls freed meanwhile idled: 5,000 due feeds of 304s went at a median 950 feeds/s with
+    each tick claiming for 0.8 of itself, 1,249 with this (measured side by side).
     """
     if ctx.dispatcher is not None and not ctx.dispatcher.done():
         return None
