@@ -369,7 +369,7 @@ class _SharedNeeds:
     (representative size -> fewest shared words) depend only on the bound and the article's
     size, so the grouper keeps them across articles (``tables``)."""
 
-    __slots__ = ("_full_key", "_thresholds", "_title_key", "full", "full_bound", "title", "title_bound")
+    __slots__ = ("_full_key", "_thresholds", "_title_key", "full", "full_bound", "title")
 
     def __init__(
         self,
@@ -380,8 +380,7 @@ class _SharedNeeds:
         tables: dict[tuple[str, int, int], dict[int, int]],
     ) -> None:
         self._thresholds = thresholds
-        self.title_bound = title_bound
-        self.full_bound = full_bound
+        self.full_bound = full_bound  # None: the article has no summary, no summary path
         self._title_key = ("title", title_bound, len(fp.title_token_set))
         self._full_key = ("full", full_bound or 0, len(fp.tokens))
         self.title = tables.setdefault(self._title_key, {})
