@@ -387,24 +387,21 @@ class _SharedNeeds:
         self.full = tables.setdefault(self._full_key, {})
 
     def fill_title(self, size: int) -> int:
-        _, bound, item_size = self._title_key
-        can = self._thresholds.title_can_qualify
-        need = self.title[size] = _fewest(bound, lambda shared: can(shared, size, item_size), size)
-        return need
+        return _fill(self.title, self._title_key, self._thresholds.title_can_qualify, size)
 
     def fill_full(self, size: int) -> int:
         assert self.full_bound is not None, "the summary path needs a summary"
-        _, bound, item_size = self._full_key
-        can = self._thresholds.full_can_qualify
-        need = self.full[size] = _fewest(bound, lambda shared: can(shared, size, item_size), size)
-        return need
+        return _fill(self.full, self._full_key, self._thresholds.full_can_qualify, size)
 
 
-def _fewest(bound: int, qualifies: Callable[[int], bool], size: int) -> int:
-    """The least shared count >= ``bound`` that ``qualifies``; ``size + 1`` (unreachable:
-    the sets cannot share more words than one holds) when none up to ``size`` does.
-    ``qualifies`` grows with the count, so this is the exact threshold."""
-    for shared in range(bound, size + 1):
-        if qualifies(shared):
-            return shared
-    return size + 1
+def _fill(
+    table: dict[int, int], key: tuple[str, int, int], can_qualify: Callable[[int, int, int], bool], size: int
+) -> int:
+    """Work out and remember, for a representative of ``size`` words, the least shared
+    count >= the bound that ``can_qualify``; ``size + 1`` (unreachable: the sets cannot
+    share more words than one holds) when none up to ``size`` does. ``can_qualify`` grows
+    with the count, so this is the exact threshold."""
+    _path, bound, article_size = key
+    need = next((shared for shared in range(bound, size + 1) if can_qualify(shared, size, article_size)), size + 1)
+    table[size] = need
+    return need
