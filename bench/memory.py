@@ -7,13 +7,14 @@ the last 48 hours go through the StoryBook as ``bot.polling._store`` sends them,
 the stories table holds the open stories a bot loads at start. Every feed is marked
 as polled at version 1 (its ETag stored, baseline done), so a poll is a 304.
 
-Measurement, in a fresh spawned process (a poll worker, as the bot builds it): its
+Measurement, in a fresh process (``bench.memory_worker``, a poll worker as the bot builds it): its
 VmRSS after imports and ``build_services`` (holding nothing), after loading the
 follow matcher and the open stories (what ``setup_hook`` does), after one poll cycle
 over every feed (all 304), and after a cycle in which 1% of the feeds have 50 new
 items each (the parse pool's processes start and parse them); then its peak (VmHWM).
-The parse pool's processes are read too: the target compares the worker's peak plus
-its pool's peaks (an upper bound: the peaks need not coincide) with 500 MB.
+Its child processes are read too (the parse pool's and multiprocessing's resource
+tracker, which the bot has as well): the target compares the worker's peak plus its
+children's peaks (an upper bound: the peaks need not coincide) with 500 MB.
 
     python -m bench.memory [--quick] [--items N]
 """
@@ -23,33 +24,23 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import multiprocessing
+import json
+import sys
 import tempfile
 import time
-from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-import psutil  # type: ignore[import-untyped]
 from sqlalchemy import select, update
 
 from bench.common import Headline, feed_url, load_headlines, markdown_table
-from bench.cycles import make_due, poll_cycle
 from bench.feeddocs import version_etag
 from bench.feedserver import FeedServerProcess
-from bench.pipeline import (
-    PollState,
-    add_feeds,
-    add_follows,
-    follow_texts,
-    loopback_fetcher,
-    open_services,
-    poll_settings,
-)
+from bench.memory_worker import CONCURRENCY
+from bench.pipeline import add_feeds, add_follows, follow_texts, open_services, poll_settings
 from bot.feeds.dedup import canonical_link
 from bot.ingest import search_text_of
 from bot.prepare import row_fingerprint
@@ -68,149 +59,71 @@ FOLLOW_SEED = 20140514
 DAYS = 30
 FULL_ITEMS = 300_000
 QUICK_ITEMS = 60_000
-CONCURRENCY = 50  # the bot's default [polling] concurrency
 CHANGED_FEEDS = 50  # 1% of the feeds change in the last measured cycle
 FEEDS_PER_TRANSACTION = 100
 STORY_SAVE_CHUNK = 1_000
 TARGET_MB = 500.0
 READY_TIMEOUT = 300.0
 STAGE_TIMEOUT = 1_800.0
-MB = 1024.0  # /proc status figures are in kB
-
-
-# --- memory readings (run in the measured process) ------------------------------------
-
-
-def proc_memory(pid: int | str = "self") -> dict[str, float] | None:
-    """VmRSS and VmHWM (peak RSS) of a process in MB; None if it is gone."""
-    try:
-        lines = Path(f"/proc/{pid}/status").read_text().splitlines()
-    except OSError:
-        return None
-    found = {}
-    for line in lines:
-        name, _, value = line.partition(":")
-        if name in ("VmRSS", "VmHWM"):
-            found[name] = int(value.split()[0]) / MB
-    if len(found) < 2:
-        return None  # a zombie has no memory lines
-    return {"rss_mb": round(found["VmRSS"], 1), "hwm_mb": round(found["VmHWM"], 1)}
-
-
-def children_memory() -> list[dict[str, Any]]:
-    """Every live descendant of this process (the parse pool's workers) with its memory."""
-    found: list[dict[str, Any]] = []
-    for child in psutil.Process().children(recursive=True):
-        memory = proc_memory(child.pid)
-        if memory is None:
-            continue
-        with contextlib.suppress(psutil.Error):
-            command = " ".join(child.cmdline())
-            role = "resource tracker" if "resource_tracker" in command else "parse worker"
-            found.append({"pid": child.pid, "role": role, **memory})
-    return found
-
-
-def snapshot(
-    stage: str, *, seconds: float | None = None, ok: bool | None = None, detail: dict[str, Any] | None = None
-) -> dict[str, Any]:
-    own = proc_memory() or {"rss_mb": 0.0, "hwm_mb": 0.0}
-    return {"stage": stage, **own, "children": children_memory(), "seconds": seconds, "ok": ok, "detail": detail or {}}
-
-
-# --- the measured poll worker (a spawned process driven over a pipe) -------------------
-
-
-def worker_main(database_url: str, conn: Connection) -> None:
-    asyncio.run(_work(database_url, conn))
-
-
-async def _work(database_url: str, conn: Connection) -> None:
-    services = await open_services(poll_settings(database_url, concurrency=CONCURRENCY), migrate=False)
-    state = PollState()  # kept across cycles, as the bot's one PollContext keeps it
-    loop = asyncio.get_running_loop()
-    try:
-        conn.send(snapshot("imports + build_services (holding nothing)"))
-        conn.send(await _load(services))
-        while (command := await loop.run_in_executor(None, conn.recv)) is not None:
-            stage, expected = command
-            conn.send(await _poll(services, state, stage, expected))
-        conn.send(snapshot("peak (VmHWM)"))
-    except EOFError:
-        pass
-    finally:
-        await services.close()
-
-
-async def _load(services: Services) -> dict[str, Any]:
-    """What the bot loads in setup_hook before its first poll."""
-    started = time.perf_counter()
-    await services.refresh_matcher()
-    async with services.sessions.begin() as session:
-        stories = await services.stories.load(session, now=datetime.now(UTC))
-    return snapshot(
-        "+ follow matcher and open stories loaded",
-        seconds=time.perf_counter() - started,
-        detail={"follow queries in the matcher": len(services.matcher), "open stories loaded": stories},
-    )
-
-
-async def _poll(services: Services, state: PollState, stage: str, expected: dict[str, int]) -> dict[str, Any]:
-    await make_due(services)
-    fetcher = await loopback_fetcher(services.settings)
-    started = time.perf_counter()
-    try:
-        cycle = await poll_cycle(services, fetcher, limit=FEEDS, state=state)
-    finally:
-        await fetcher.close()
-    seconds = time.perf_counter() - started
-    statuses = dict(Counter(o.status for o in cycle.outcomes))
-    detail: dict[str, Any] = {
-        "outcomes": statuses,
-        "new items": sum(o.new_items for o in cycle.outcomes),
-        "alerts queued": sum(o.queued for o in cycle.outcomes),
-    }
-    if cycle.crash:
-        detail["cycle raised"] = cycle.crash
-    return snapshot(stage, seconds=seconds, ok=cycle.crash is None and statuses == expected, detail=detail)
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
 class Worker:
-    """The measured process: spawned (not forked), so it starts from nothing."""
+    """The measured process, ``bench.memory_worker``: a program of its own, started from
+    nothing, whose parse pool imports what the bot's does (see that module)."""
 
-    def __init__(self, database_url: str) -> None:
-        context = multiprocessing.get_context("spawn")
-        self.pipe, child = context.Pipe()
-        # Not daemonic: a daemonic process may not start its own parse pool.
-        self.process = context.Process(target=worker_main, args=(database_url, child), daemon=False)
-        self.process.start()
-        child.close()
+    def __init__(self, process: asyncio.subprocess.Process) -> None:
+        self.process = process
+
+    @classmethod
+    async def start(cls, database_url: str) -> Worker:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bench.memory_worker",
+            database_url,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            cwd=PROJECT_ROOT,
+        )
+        return cls(process)
 
     async def receive(self, within: float) -> dict[str, Any]:
-        ready = await asyncio.get_running_loop().run_in_executor(None, self.pipe.poll, within)
-        if not ready:
-            raise RuntimeError(f"the measured worker sent nothing within {within:.0f} s")
-        message: dict[str, Any] = self.pipe.recv()
+        assert self.process.stdout is not None
+        try:
+            line = await asyncio.wait_for(self.process.stdout.readline(), within)
+        except TimeoutError:
+            raise RuntimeError(f"the measured worker sent nothing within {within:.0f} s") from None
+        if not line:
+            raise RuntimeError(f"the measured worker exited (code {await self.process.wait()})")
+        message: dict[str, Any] = json.loads(line)
         return message
 
+    async def send(self, command: dict[str, Any] | None) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.write((json.dumps(command) + "\n").encode())
+        await self.process.stdin.drain()
+
     async def poll(self, stage: str, expected: dict[str, int]) -> dict[str, Any]:
-        self.pipe.send((stage, expected))
+        await self.send({"stage": stage, "expected": expected, "limit": FEEDS})
         return await self.receive(STAGE_TIMEOUT)
 
     async def finish(self) -> dict[str, Any]:
-        self.pipe.send(None)
+        await self.send(None)
         return await self.receive(READY_TIMEOUT)
 
-    def stop(self) -> None:
-        self.pipe.close()
-        self.process.join(timeout=60)
-        if self.process.is_alive():
+    async def stop(self) -> None:
+        if self.process.stdin is not None:
+            self.process.stdin.close()
+        try:
+            await asyncio.wait_for(self.process.wait(), 60)
+        except TimeoutError:
             self.process.terminate()
-            self.process.join(timeout=10)
+            await self.process.wait()
 
 
 async def measure(database_url: str, server: FeedServerProcess) -> list[dict[str, Any]]:
-    worker = Worker(database_url)
+    worker = await Worker.start(database_url)
     try:
         stages = [await worker.receive(READY_TIMEOUT), await worker.receive(READY_TIMEOUT)]
         print("  measuring: 304 cycle", flush=True)
@@ -227,7 +140,7 @@ async def measure(database_url: str, server: FeedServerProcess) -> list[dict[str
         stages.append(await worker.finish())
         return stages
     finally:
-        worker.stop()
+        await worker.stop()
 
 
 def changed_feeds() -> list[int]:
@@ -406,12 +319,12 @@ async def run_async(items: int, workdir: Path) -> dict[str, Any]:
 
 
 def target(peak: dict[str, Any]) -> dict[str, Any]:
-    pool = round(sum(c["hwm_mb"] for c in peak["children"]), 1)
-    total = round(peak["hwm_mb"] + pool, 1)
+    children = round(sum(c["hwm_mb"] for c in peak["children"]), 1)
+    total = round(peak["hwm_mb"] + children, 1)
     return {
         "limit_mb": TARGET_MB,
         "worker_mb": peak["hwm_mb"],
-        "pool_mb": pool,
+        "children_mb": children,
         "total_mb": total,
         "met": total < TARGET_MB,
     }
@@ -445,7 +358,7 @@ def markdown(result: dict[str, Any]) -> str:
     stages = result["stages"]
     rows = [_stage_row(s, peak=False) for s in stages[:-1]] + [_stage_row(stages[-1], peak=True)]
     table = markdown_table(
-        ["stage", "worker RSS MB", "parse pool RSS MB (processes)", "total MB", "check", "notes"], rows
+        ["stage", "worker RSS MB", "child processes RSS MB (count)", "total MB", "check", "notes"], rows
     )
     setup = ", ".join(f"{k}: {v} s" for k, v in result["setup_seconds"].items())
     head = (
@@ -459,7 +372,7 @@ def markdown(result: dict[str, Any]) -> str:
     t = result["target"]
     verdict = (
         f"target: under {t['limit_mb']:,.0f} MB: {'met' if t['met'] else 'NOT met'} "
-        f"(peak {t['total_mb']:,.0f} MB = worker {t['worker_mb']:,.0f} + parse pool {t['pool_mb']:,.0f})"
+        f"(peak {t['total_mb']:,.0f} MB = worker {t['worker_mb']:,.0f} + child processes {t['children_mb']:,.0f})"
     )
     return f"{head}\n\n{table}\n\n{verdict}"
 

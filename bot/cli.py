@@ -10,6 +10,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+# Light on purpose: every parse process imports this module first, as the storywatch
+# script's main module, so the heavy libraries are imported inside the commands.
 from bot.errors import ConfigError
 from bot.logs import configure_logging
 from bot.settings import Settings, load_settings

@@ -1,0 +1,57 @@
+"""The parse pool's processes, started as the running bot starts them."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import REPO
+
+# What the process that polls needs and a parse process does not.
+HEAVY = ["discord", "sqlalchemy", "aiohttp", "apscheduler", "alembic", "aiosqlite", "asyncpg"]
+
+# The shape of the `storywatch` script pip writes: a spawned process runs this file first,
+# as its main module, before it takes any job.
+SCRIPT = """\
+import sys
+from bot.cli import main
+
+if __name__ == "__main__":
+    import json
+    from datetime import UTC, datetime
+
+    from bot.prepare import prepare_feed
+    from bot.services import parse_pool
+    from tests.support.modules import loaded
+
+    pool = parse_pool(1)
+    with open(sys.argv[1], "rb") as document:
+        body = document.read()
+    prepared = pool.submit(
+        prepare_feed, body, url="https://example.com/feed", fetched_at=datetime.now(UTC), content_type=None
+    ).result()
+    names = json.loads(sys.argv[2]) + ["feedparser"]
+    print(json.dumps({"rows": len(prepared.rows), "loaded": pool.submit(loaded, names).result()}))
+    pool.shutdown()
+"""
+
+
+def test_a_parse_process_imports_none_of_the_pollers_libraries(tmp_path: Path, shared_dir: Path) -> None:
+    script = tmp_path / "storywatch"
+    script.write_text(SCRIPT)
+    document = shared_dir / "feeds" / "real" / "bbc-news-home-rss2.xml"
+    done = subprocess.run(
+        [sys.executable, str(script), str(document), json.dumps(HEAVY)],
+        cwd=REPO,
+        env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    answer = json.loads(done.stdout)
+    assert answer["rows"] > 0  # the process parsed a real feed
+    assert answer["loaded"] == ["feedparser"]  # and imported nothing of the poller's
