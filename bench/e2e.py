@@ -6,7 +6,7 @@ polled at the plan's interval, the flood cap lifted). Before the bot starts, a f
 thousand follows drawn from headline words are stored over the emulator's channels,
 plus, per feed, one follow that the feed's next new headline will match. Once every
 feed has had its first (baseline) poll (or after a time limit, among those that
-have), K feeds get one new item each, a little apart.
+have), K feeds picked at random (seeded) get one new item each, a little apart.
 Latency = the alert message's creation time at the emulator (from its snowflake id,
 read back from the bot's delivery rows) minus the moment the feed server switched
 the document. The figure includes waiting for the feed's next poll (up to one
@@ -21,6 +21,7 @@ import argparse
 import asyncio
 import contextlib
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -51,6 +52,7 @@ from db.repo import follows as follow_repo
 DISCORD_EPOCH_MS = 1_420_070_400_000
 READY_TIMEOUT = 180.0  # at least; half a second per feed when there are more
 ALERT_TIMEOUT = 120.0
+CHANGE_SEED = 20140601
 
 
 @dataclass(frozen=True)
@@ -229,7 +231,10 @@ async def run_async(plan: Plan, workdir: Path) -> dict[str, Any]:
         ready = await baselined()
         if len(ready) < plan.changes:
             raise RuntimeError(f"only {len(ready)} feeds had their first poll in {ready_seconds:.0f} s")
-        changed = [ready[round(i * len(ready) / plan.changes)] for i in range(plan.changes)]
+        # In no particular order, as news breaks. Changed in feed order, the feeds came up
+        # in step with their polls (both walk the feeds in order, at different speeds), so
+        # their items were found 40 at a time, 76 alerts/s for 20 s, over Discord's 50/s.
+        changed = random.Random(CHANGE_SEED).sample(ready, plan.changes)
         await asyncio.sleep(plan.interval)  # into the steady state: polls are 304s now
         markers: dict[str, float] = {}
         for feed in changed:

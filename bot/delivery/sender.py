@@ -12,7 +12,9 @@ between a normal alert and holding the row for the window's one summary message.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
+import time
 from collections import defaultdict
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
@@ -36,6 +38,7 @@ from bot.delivery.transport import AlertTransport, SendFailure
 from bot.errors import QueryError
 from bot.metrics import Metrics
 from bot.query.matcher import highlight_spans
+from bot.query.model import Query
 from bot.query.parser import parse_query
 from bot.settings import AlertSettings
 from db.engine import SessionFactory
@@ -93,11 +96,20 @@ def article_view(item: Item, feed_name: str, queries: tuple[str, ...]) -> Articl
 def spans_for(text: str, queries: tuple[str, ...]) -> list[tuple[int, int]]:
     spans: list[tuple[int, int]] = []
     for query in queries:
-        try:
-            spans.extend(highlight_spans(text, parse_query(query, max_chars=10_000, max_terms=1_000)))
-        except QueryError:
-            continue
+        parsed = _highlighting(query)
+        if parsed is not None:
+            spans.extend(highlight_spans(text, parsed))
     return _merge(spans)
+
+
+@functools.lru_cache(maxsize=4096)
+def _highlighting(query: str) -> Query | None:
+    """A follow's query parsed for highlighting; every alert of a popular follow parses
+    the same text (twice: title and summary), so it is parsed once."""
+    try:
+        return parse_query(query, max_chars=10_000, max_terms=1_000)
+    except QueryError:
+        return None
 
 
 def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -132,6 +144,23 @@ async def policy_for(ctx: SendContext, guild_id: int) -> AlertPolicy:
         quiet_hours=(row.quiet_hours if row and row.quiet_hours is not None else defaults.quiet_hours),
         timezone=(row.timezone if row and row.timezone else defaults.timezone),
     )
+
+
+class PolicyReader:
+    """A channel's batch reads its server's policy once and trusts it for a few seconds,
+    instead of a read per row; a setting changed meanwhile applies from the next read."""
+
+    def __init__(self, ctx: SendContext, *, fresh_for: float = 5.0) -> None:
+        self._ctx = ctx
+        self._fresh_for = fresh_for
+        self._read: dict[int, tuple[float, AlertPolicy]] = {}
+
+    async def of(self, guild_id: int) -> AlertPolicy:
+        now = time.monotonic()
+        found = self._read.get(guild_id)
+        if found is None or now - found[0] > self._fresh_for:
+            found = self._read[guild_id] = (now, await policy_for(self._ctx, guild_id))
+        return found[1]
 
 
 async def deliver_due(ctx: SendContext) -> int:
@@ -212,9 +241,10 @@ async def _send_to_channel(
 
 async def _send_in_order(ctx: SendContext, rows: list[Delivery], articles: dict[int, tuple[Item, str]]) -> int:
     done = 0
+    policies = PolicyReader(ctx)
     for index, row in enumerate(rows):
         try:
-            outcome = await _deliver_one(ctx, row, articles)
+            outcome = await _deliver_one(ctx, row, articles, policies)
         except Exception:
             log.exception("delivery crashed; it will be retried", extra={"delivery_id": row.id})
             await _requeue(ctx, rows[index:], delay=30.0)
@@ -237,7 +267,9 @@ async def _requeue(ctx: SendContext, rows: list[Delivery], *, delay: float) -> N
             await delivery_repo.mark_retry(session, row.id, at=at, error=row.last_error or "requeued")
 
 
-async def _deliver_one(ctx: SendContext, row: Delivery, articles: dict[int, tuple[Item, str]]) -> str:
+async def _deliver_one(
+    ctx: SendContext, row: Delivery, articles: dict[int, tuple[Item, str]], policies: PolicyReader
+) -> str:
     """Returns sent, held, failed (this row) or blocked (the channel: stop for now)."""
     found = articles.get(row.item_id)
     if found is None:  # the item was pruned before it could be sent
@@ -247,15 +279,14 @@ async def _deliver_one(ctx: SendContext, row: Delivery, articles: dict[int, tupl
     item, feed_name = found
     if row.kind == "dm":
         return await _deliver_dm(ctx, row, item, feed_name)
-    policy = await policy_for(ctx, row.guild_id)
+    policy = await policies.of(row.guild_id)
     now = ctx.clock()
-    if policy.story_mode == "thread" and item.story_id:
-        async with ctx.sessions() as session:
-            story = await story_repo.channel_story(session, row.channel_id, item.story_id)
-        if story is not None and story_is_open(story.last_article_at, now, policy):
-            return await _deliver_in_thread(ctx, row, item, feed_name, story, policy)
+    story_id = item.story_id if policy.story_mode == "thread" else None
     async with ctx.sessions() as session:
+        story = await story_repo.channel_story(session, row.channel_id, story_id) if story_id else None
         start, count = await delivery_repo.flood_window(session, row.channel_id)
+    if story is not None and story_is_open(story.last_article_at, now, policy):
+        return await _deliver_in_thread(ctx, row, item, feed_name, story, policy)
     admitted, window = FloodWindow(start, count).admit(now, policy)
     if not admitted:
         closes = window.closes_at(policy) or now
@@ -295,8 +326,7 @@ async def _deliver_alert(
         return await _handle_failure(ctx, row, failure)
     now = ctx.clock()
     async with ctx.sessions.begin() as session:
-        await delivery_repo.mark_sent(session, row.id, message_id=first_id, now=now)
-        await delivery_repo.set_sent_as(session, row.id, "alert")
+        await delivery_repo.mark_sent(session, row.id, message_id=first_id, now=now, sent_as="alert")
         await delivery_repo.note_alert(session, channel_id=row.channel_id, guild_id=row.guild_id, now=now)
         await delivery_repo.set_flood_window(
             session,
@@ -388,8 +418,7 @@ async def _deliver_in_thread(
             stored.article_count += 1
             stored.last_article_at = now
             stored.pinged_user_ids = " ".join(str(u) for u in sorted(pinged | set(new_users) | set(held)))
-        await delivery_repo.mark_sent(session, row.id, message_id=message_id, now=now)
-        await delivery_repo.set_sent_as(session, row.id, "thread")
+        await delivery_repo.mark_sent(session, row.id, message_id=message_id, now=now, sent_as="thread")
         await digest_repo.hold_pings(
             session,
             guild_id=row.guild_id,
@@ -558,8 +587,7 @@ async def _deliver_dm(ctx: SendContext, row: Delivery, item: Item, feed_name: st
                 await delivery_repo.mark_failed(session, row.id, error=f"direct message refused: {failure}")
         return "failed"
     async with ctx.sessions.begin() as session:
-        await delivery_repo.mark_sent(session, row.id, message_id=message_id, now=ctx.clock())
-        await delivery_repo.set_sent_as(session, row.id, "dm")
+        await delivery_repo.mark_sent(session, row.id, message_id=message_id, now=ctx.clock(), sent_as="dm")
     ctx.metrics.inc("storywatch_alerts_sent_total")
     return "sent"
 

@@ -168,12 +168,14 @@ async def claim_due(
     return rows
 
 
-async def mark_sent(session: AsyncSession, delivery_id: int, *, message_id: int, now: datetime) -> None:
+async def mark_sent(session: AsyncSession, delivery_id: int, *, message_id: int, now: datetime, sent_as: str) -> None:
+    """Sent: how (alert, thread, dm), with the message that carried it."""
     await session.execute(
         update(Delivery)
         .where(Delivery.id == delivery_id)
         .values(
             status="sent",
+            sent_as=sent_as,
             message_id=message_id,
             sent_at=now,
             claimed_by=None,
@@ -350,10 +352,6 @@ async def mark_summarized(session: AsyncSession, ids: Sequence[int], *, message_
         .where(Delivery.id.in_(list(ids)))
         .values(status="sent", sent_as="summary", message_id=message_id, sent_at=now)
     )
-
-
-async def set_sent_as(session: AsyncSession, delivery_id: int, sent_as: str) -> None:
-    await session.execute(update(Delivery).where(Delivery.id == delivery_id).values(sent_as=sent_as))
 
 
 async def get_delivery(session: AsyncSession, delivery_id: int) -> Delivery | None:

@@ -16,13 +16,14 @@ from bench.common import load_headlines
 from bench.emulator import EmulatedGuild, EmulatorProcess
 from bench.latest import article_rows
 from bot.delivery.render import nonce_for
-from bot.delivery.sender import SendContext, deliver_due
+from bot.delivery.sender import PolicyReader, SendContext, deliver_due
 from bot.discord_transport import DiscordTransport
 from bot.settings import AlertSettings
 from db.engine import SessionFactory
 from db.models import Delivery
 from db.repo import deliveries as delivery_repo
 from db.repo import feeds as feed_repo
+from db.repo import guild_settings as guild_repo
 from db.repo import items as item_repo
 
 # Discord lets a channel take 5 messages per 5 s; the 6th waits for the window to pass.
@@ -121,3 +122,21 @@ async def test_a_rate_limited_channel_does_not_hold_back_another_channels_alert(
     # channel had used up its window, went out before that channel's 6th message could.
     sixth = sorted(in_busy.values())[5]
     assert in_other[nonce_for(late, 0)] < sixth
+
+
+async def test_a_batch_reads_its_servers_policy_once_while_it_is_fresh(sessions: SessionFactory) -> None:
+    guild_id = 4242
+    async with sessions.begin() as session:
+        await guild_repo.update_settings(session, guild_id, story_mode="off")
+    ctx = SendContext(sessions=sessions, transport=None, worker_id="policy-test")  # type: ignore[arg-type]
+    trusted = PolicyReader(ctx, fresh_for=3600.0)
+    rereading = PolicyReader(ctx, fresh_for=0.0)
+    assert (await trusted.of(guild_id)).story_mode == "off"
+    assert (await rereading.of(guild_id)).story_mode == "off"
+
+    async with sessions.begin() as session:  # an admin changes the setting mid-batch
+        await guild_repo.update_settings(session, guild_id, story_mode="thread")
+    await asyncio.sleep(0.01)
+    assert (await trusted.of(guild_id)).story_mode == "off"  # not read again while fresh
+    assert (await rereading.of(guild_id)).story_mode == "thread"  # read again once stale
+    assert (await PolicyReader(ctx).of(guild_id)).story_mode == "thread"  # the next batch sees it

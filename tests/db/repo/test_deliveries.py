@@ -92,8 +92,11 @@ async def test_sent_rows_are_marked_for_latest(sessions: SessionFactory) -> None
     async with sessions.begin() as s:
         await repo.enqueue(s, [new(item_id, 10)], now=NOW)
         [row] = await repo.claim_due(s, now=NOW, worker="a", lease=timedelta(seconds=5), limit=10)
-        await repo.mark_sent(s, row.id, message_id=777, now=NOW)
+        await repo.mark_sent(s, row.id, message_id=777, now=NOW, sent_as="alert")
     async with sessions() as s:
+        sent = await repo.get_delivery(s, row.id)
+        assert sent is not None
+        assert (sent.status, sent.sent_as, sent.message_id, sent.claimed_by) == ("sent", "alert", 777, None)
         assert await repo.alerted_items(s, 10, [item_id]) == {item_id}
         assert await repo.alerted_items(s, 11, [item_id]) == set()
         assert await repo.pending_count(s) == 0
