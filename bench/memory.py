@@ -7,11 +7,12 @@ the last 48 hours go through the StoryBook as ``bot.polling._store`` sends them,
 the stories table holds the open stories a bot loads at start. Every feed is marked
 as polled at version 1 (its ETag stored, baseline done), so a poll is a 304.
 
-Measurement, in a fresh process (``bench.memory_worker``, a poll worker as the bot builds it): its
-VmRSS after imports and ``build_services`` (holding nothing), after loading the
-follow matcher and the open stories (what ``setup_hook`` does), after one poll cycle
-over every feed (all 304), and after a cycle in which 1% of the feeds have 50 new
-items each (the parse pool's processes start and parse them); then its peak (VmHWM).
+Measurement, in a fresh process (``bench.memory_worker``, a poll worker as the bot
+builds it): its VmRSS after imports and ``build_services`` (holding nothing), after
+loading the follow matcher and the open stories (what ``setup_hook`` does), after one
+poll cycle over every feed (all 304), and after a cycle in which 1% of the feeds have
+50 new items each (the parse pool's processes start and parse them); then its peak
+(VmHWM).
 Its child processes are read too (the parse pool's and multiprocessing's resource
 tracker, which the bot has as well): the target compares the worker's peak plus its
 children's peaks (an upper bound: the peaks need not coincide) with 500 MB.
