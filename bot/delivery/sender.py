@@ -147,8 +147,8 @@ async def policy_for(ctx: SendContext, guild_id: int) -> AlertPolicy:
 
 
 class PolicyReader:
-    """A channel's batch reads its server's policy once and trusts it for a few seconds,
-    instead of a read per row; a setting changed meanwhile applies from the next read."""
+    """A drain reads a server's policy once and trusts it for a few seconds, instead of a
+    read per alert; a setting changed meanwhile applies from the next read."""
 
     def __init__(self, ctx: SendContext, *, fresh_for: float = 5.0) -> None:
         self._ctx = ctx
@@ -174,13 +174,14 @@ async def deliver_due(ctx: SendContext) -> int:
     sent = await send_summaries(ctx)
     running: dict[int, asyncio.Task[int]] = {}  # channel id -> the task sending to it
     gate = asyncio.Semaphore(ctx.channel_concurrency)  # channels sending at once
+    policies = PolicyReader(ctx)
     try:
         while True:
             ctx.queued.clear()  # what is queued from here on is seen by the claim below
             if len(running) < ctx.channel_concurrency:
                 for channel_id, rows, articles in await _claim_channels(ctx, busy=running.keys()):
                     running[channel_id] = asyncio.create_task(
-                        _send_to_channel(ctx, rows, articles, gate), name=f"send-channel-{channel_id}"
+                        _send_to_channel(ctx, rows, articles, gate, policies), name=f"send-channel-{channel_id}"
                     )
             if not running:
                 break
@@ -232,16 +233,21 @@ async def _claim_channels(
 
 
 async def _send_to_channel(
-    ctx: SendContext, rows: list[Delivery], articles: dict[int, tuple[Item, str]], gate: asyncio.Semaphore
+    ctx: SendContext,
+    rows: list[Delivery],
+    articles: dict[int, tuple[Item, str]],
+    gate: asyncio.Semaphore,
+    policies: PolicyReader,
 ) -> int:
     """Send one channel's claimed rows in order; returns how many went out."""
     async with gate:
-        return await _send_in_order(ctx, rows, articles)
+        return await _send_in_order(ctx, rows, articles, policies)
 
 
-async def _send_in_order(ctx: SendContext, rows: list[Delivery], articles: dict[int, tuple[Item, str]]) -> int:
+async def _send_in_order(
+    ctx: SendContext, rows: list[Delivery], articles: dict[int, tuple[Item, str]], policies: PolicyReader
+) -> int:
     done = 0
-    policies = PolicyReader(ctx)
     for index, row in enumerate(rows):
         try:
             outcome = await _deliver_one(ctx, row, articles, policies)

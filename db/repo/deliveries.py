@@ -6,12 +6,15 @@ import json
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import cast
 
-from sqlalchemy import String, bindparam, func, or_, select, text, update
+from sqlalchemy import String, Table, bindparam, func, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.dialect import insert_ignore, is_postgres
 from db.models import ChannelState, Delivery, UTCDateTime
+
+DELIVERIES = cast(Table, Delivery.__table__)  # Core table: updates without ORM bookkeeping
 
 ENQUEUE_CHUNK = 5_000  # rows per INSERT execution
 
@@ -101,8 +104,7 @@ async def _enqueue_postgres(session: AsyncSession, groups: Sequence[Sequence[New
         for d in group:
             first.setdefault((d.channel_id, d.article_identity), index)
     ordered = sorted((d for group in groups for d in group), key=lambda d: (d.channel_id, d.article_identity))
-    table = Delivery.__table__
-    stmt = insert_ignore(session, Delivery).returning(table.c.channel_id, table.c.article_identity)
+    stmt = insert_ignore(session, Delivery).returning(DELIVERIES.c.channel_id, DELIVERIES.c.article_identity)
     counts = [0] * len(groups)
     # In chunks: a batch of popular items can queue hundreds of thousands of rows, and one
     # parameter dict per row, all at once, was the poll worker's peak memory.
@@ -169,10 +171,11 @@ async def claim_due(
 
 
 async def mark_sent(session: AsyncSession, delivery_id: int, *, message_id: int, now: datetime, sent_as: str) -> None:
-    """Sent: how (alert, thread, dm), with the message that carried it."""
+    """Sent: how (alert, thread, dm), with the message that carried it. On the Core table:
+    once per alert, and the ORM's bulk-update path cost more than the statement itself."""
     await session.execute(
-        update(Delivery)
-        .where(Delivery.id == delivery_id)
+        update(DELIVERIES)
+        .where(DELIVERIES.c.id == delivery_id)
         .values(
             status="sent",
             sent_as=sent_as,

@@ -124,7 +124,7 @@ async def test_a_rate_limited_channel_does_not_hold_back_another_channels_alert(
     assert in_other[nonce_for(late, 0)] < sixth
 
 
-async def test_a_batch_reads_its_servers_policy_once_while_it_is_fresh(sessions: SessionFactory) -> None:
+async def test_a_drain_reads_a_servers_policy_once_while_it_is_fresh(sessions: SessionFactory) -> None:
     guild_id = 4242
     async with sessions.begin() as session:
         await guild_repo.update_settings(session, guild_id, story_mode="off")
@@ -134,9 +134,9 @@ async def test_a_batch_reads_its_servers_policy_once_while_it_is_fresh(sessions:
     assert (await trusted.of(guild_id)).story_mode == "off"
     assert (await rereading.of(guild_id)).story_mode == "off"
 
-    async with sessions.begin() as session:  # an admin changes the setting mid-batch
+    async with sessions.begin() as session:  # an admin changes the setting mid-drain
         await guild_repo.update_settings(session, guild_id, story_mode="thread")
     await asyncio.sleep(0.01)
     assert (await trusted.of(guild_id)).story_mode == "off"  # not read again while fresh
     assert (await rereading.of(guild_id)).story_mode == "thread"  # read again once stale
-    assert (await PolicyReader(ctx).of(guild_id)).story_mode == "thread"  # the next batch sees it
+    assert (await PolicyReader(ctx).of(guild_id)).story_mode == "thread"  # the next drain sees it
