@@ -16,6 +16,7 @@ from bot.fetch.fetcher import FeedFetcher
 from bot.fetch.limits import FetchLimits
 from bot.follow_matcher import FollowMatcher
 from bot.metrics import Metrics
+from bot.parse_worker import exit_with_parent
 from bot.ratelimit import CommandLimits
 from bot.settings import Settings
 from bot.story_book import StoryBook
@@ -70,8 +71,9 @@ def parse_pool(workers: int) -> ProcessPoolExecutor:
     """The processes that parse feeds. Spawned, not forked: forking a process that runs an
     event loop and threads is unsafe. A spawned process first imports the program's main
     module: for the ``storywatch`` script that is ``bot.cli``, which keeps its top-level
-    imports light so each of them stays about 35 MB rather than 80 (tests/bot/test_services)."""
-    return ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"))
+    imports light so each of them stays about 35 MB rather than 80 (tests/bot/test_services).
+    Each exits by itself if the bot is killed (``exit_with_parent``)."""
+    return ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"), initializer=exit_with_parent)
 
 
 async def build_services(settings: Settings, *, parse_in_processes: bool = True) -> Services:
