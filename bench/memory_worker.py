@@ -4,8 +4,9 @@
 
 It reads commands from stdin and answers on stdout, one JSON document a line: first a
 snapshot after imports and ``build_services``, then one after loading the follow matcher
-and the open stories; then, for each command ``{"stage": ..., "expected": {...}}``, one
-poll cycle over every feed and its snapshot; for ``null``, the peak (VmHWM) and exit.
+and the open stories; then, for each command ``{"stage": ..., "expected": {...},
+"limit": N}``, one poll cycle over up to N due feeds and its snapshot; for ``null``, the
+peak (VmHWM), and it exits.
 
 Why a program of its own and not a ``multiprocessing`` child of ``bench.memory``: the
 parse pool's spawned processes import the main module of the process that starts them.
@@ -13,7 +14,7 @@ The bot's is the ``storywatch`` script, which imports ``bot.cli`` and nothing he
 child of ``bench.memory`` had ``bench.memory`` as its main module, so each pool process
 imported SQLAlchemy, aiohttp, APScheduler and the benchmark too: 80 MB each instead of
 34 (measured with one process parsing 50 feeds of 50 items). So this module imports
-only the standard library at the top, like ``bot.cli``; the rest is imported in ``main``.
+only the standard library at the top, like ``bot.cli``; the rest where it is used.
 """
 
 from __future__ import annotations
