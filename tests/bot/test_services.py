@@ -16,6 +16,9 @@ from tests.conftest import REPO
 # What the process that polls needs and a parse process does not.
 HEAVY = ["discord", "sqlalchemy", "aiohttp", "apscheduler", "alembic", "aiosqlite", "asyncpg"]
 
+# The scripts run from the repository with nothing of this process's environment.
+SCRIPT_ENV = {"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"}
+
 # The shape of the `storywatch` script pip writes: a spawned process runs this file first,
 # as its main module, before it takes any job.
 SCRIPT = """\
@@ -49,7 +52,7 @@ def test_a_parse_process_imports_none_of_the_pollers_libraries(tmp_path: Path, s
     done = subprocess.run(
         [sys.executable, str(script), str(document), json.dumps(HEAVY)],
         cwd=REPO,
-        env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"},
+        env=SCRIPT_ENV,
         capture_output=True,
         text=True,
         timeout=120,
@@ -63,7 +66,6 @@ def test_a_parse_process_imports_none_of_the_pollers_libraries(tmp_path: Path, s
 
 # A bot process that starts both parse workers and then waits to be killed.
 KILLED_SCRIPT = """\
-import sys
 import time
 from bot.cli import main
 
@@ -91,7 +93,7 @@ def test_parse_processes_exit_when_the_bot_is_killed(tmp_path: Path) -> None:
     with subprocess.Popen(
         [sys.executable, str(script)],
         cwd=REPO,
-        env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"},
+        env=SCRIPT_ENV,
         stdout=subprocess.PIPE,
         text=True,
     ) as bot:
