@@ -33,8 +33,9 @@ from sqlalchemy import select
 from bench.common import CpuMeter, PeakRss, Stopwatch, load_headlines, markdown_table
 from bench.emulator import EmulatedGuild, EmulatorProcess
 from bench.latest import article_rows
+from bot.delivery.context import SendContext
 from bot.delivery.render import nonce_for
-from bot.delivery.sender import SendContext, deliver_due
+from bot.delivery.sender import deliver_due
 from bot.discord_transport import DiscordTransport
 from bot.settings import AlertSettings
 from db.engine import SessionFactory, make_engine, make_session_factory

@@ -14,7 +14,7 @@ import discord
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from discord.ext import commands
 
-from bot.delivery.sender import SendContext
+from bot.delivery.context import SendContext
 from bot.discord_transport import DiscordTransport
 from bot.health import HealthChecks, HealthServer
 from bot.heap import settle_heap

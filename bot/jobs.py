@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from bot.delivery.context import SendContext
 from bot.delivery.sender import (
-    SendContext,
     deliver_due,
     probe_paused_channels,
     release_quiet_pings,

@@ -19,6 +19,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -245,11 +246,23 @@ class ChannelStory(Base):
     thread_id: Mapped[int | None] = mapped_column(Snowflake)
     outlets: Mapped[str] = mapped_column(Text, default="")  # newline-separated, in order
     article_count: Mapped[int] = mapped_column(Integer, default=1)
+    # The article_count the first alert's footer shows: behind article_count, the footer is
+    # brought up to date once the queued alerts are out (it is cosmetic; they come first).
+    footer_count: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     pinged_user_ids: Mapped[str] = mapped_column(Text, default="")
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime)
     last_article_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
-    __table_args__ = (UniqueConstraint("channel_id", "story_id", name="uq_channel_stories"),)
+    __table_args__ = (
+        UniqueConstraint("channel_id", "story_id", name="uq_channel_stories"),
+        # Partial: only the few stories whose footer is behind, looked for after each drain.
+        Index(
+            "ix_channel_stories_stale_footer",
+            "last_article_at",
+            sqlite_where=text("footer_count < article_count"),
+            postgresql_where=text("footer_count < article_count"),
+        ),
+    )
 
 
 class GuildSettings(Base):

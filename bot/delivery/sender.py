@@ -12,36 +12,27 @@ between a normal alert and holding the row for the window's one summary message.
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Callable, Collection
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from collections.abc import Collection
+from datetime import timedelta
 
-from bot.clock import utcnow
+from bot.delivery.context import SendContext
 from bot.delivery.decide import backoff, decide_failure
-from bot.delivery.policy import AlertPolicy, FloodWindow, outlets_line, story_is_open
+from bot.delivery.embeds import embed_for
+from bot.delivery.footers import refresh_story_footers
+from bot.delivery.policy import AlertPolicy, FloodWindow, story_is_open
 from bot.delivery.render import (
-    ArticleView,
     mention_line,
     nonce_for,
     render_digest,
-    render_embed,
     render_summary,
     split_mentions,
     truncate,
 )
 from bot.delivery.timing import in_quiet_hours
-from bot.delivery.transport import AlertTransport, SendFailure
-from bot.errors import QueryError
-from bot.metrics import Metrics
-from bot.query.matcher import highlight_spans
-from bot.query.model import Query
-from bot.query.parser import parse_query
-from bot.settings import AlertSettings
-from db.engine import SessionFactory
+from bot.delivery.transport import SendFailure
 from db.models import ChannelStory, Delivery, Item
 from db.repo import deliveries as delivery_repo
 from db.repo import digests as digest_repo
@@ -52,84 +43,6 @@ from db.repo import stories as story_repo
 
 log = logging.getLogger("storywatch.deliver")
 ARCHIVED_THREAD = 50083
-
-
-@dataclass
-class SendContext:
-    sessions: SessionFactory
-    transport: AlertTransport
-    worker_id: str
-    alerts: AlertSettings = field(default_factory=AlertSettings)
-    metrics: Metrics = field(default_factory=Metrics)
-    clock: Callable[[], datetime] = utcnow
-    batch_size: int = 100
-    # Channels sent to at once: Discord's global limit (50 requests/s) binds before the
-    # per-channel one (5 per 5 s) only when about 50 channels are busy at the same time.
-    # No claim starts at or above it, and claimed channels beyond it wait their turn.
-    channel_concurrency: int = 50
-    # Set by the poller when it queued deliveries: a running drain claims them at once.
-    queued: asyncio.Event = field(default_factory=asyncio.Event)
-    # While channels are busy, how often to look for rows that became due by time alone
-    # (retries, held rows) without being announced.
-    refill_seconds: float = 1.0
-    # Long enough for a batch in one rate-limited channel (5 per 5 s); short enough that a
-    # crashed worker's claims are taken over within a minute.
-    lease: timedelta = timedelta(seconds=50)
-    # Without the Server Members intent the bot never hears that a member left, so it asks
-    # Discord before mentioning anyone; members who left lose their follows there.
-    check_membership: bool = False
-
-
-def article_view(item: Item, feed_name: str, queries: tuple[str, ...]) -> ArticleView:
-    return ArticleView(
-        title=item.title,
-        link=item.link,
-        summary=item.summary,
-        source=item.source_name or feed_name,
-        author=item.author,
-        published=item.published_at,
-        image=item.image,
-        queries=queries,
-    )
-
-
-def spans_for(text: str, queries: tuple[str, ...]) -> list[tuple[int, int]]:
-    spans: list[tuple[int, int]] = []
-    for query in queries:
-        parsed = _highlighting(query)
-        if parsed is not None:
-            spans.extend(highlight_spans(text, parsed))
-    return _merge(spans)
-
-
-@functools.lru_cache(maxsize=4096)
-def _highlighting(query: str) -> Query | None:
-    """A follow's query parsed for highlighting; every alert of a popular follow parses
-    the same text (twice: title and summary), so it is parsed once."""
-    try:
-        return parse_query(query, max_chars=10_000, max_terms=1_000)
-    except QueryError:
-        return None
-
-
-def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    merged: list[tuple[int, int]] = []
-    for start, end in sorted(spans):
-        if merged and start <= merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
-        else:
-            merged.append((start, end))
-    return merged
-
-
-def embed_for(item: Item, feed_name: str, queries: tuple[str, ...], extra_footer: str = "") -> dict[str, object]:
-    view = article_view(item, feed_name, queries)
-    return render_embed(
-        view,
-        title_spans=spans_for(item.title, queries),
-        summary_spans=spans_for(" ".join(view.summary.split())[:400], queries),
-        extra_footer=extra_footer,
-    )
 
 
 async def policy_for(ctx: SendContext, guild_id: int) -> AlertPolicy:
@@ -164,17 +77,31 @@ class PolicyReader:
 
 
 async def deliver_due(ctx: SendContext) -> int:
-    """Send what is due; returns how many deliveries went out. Runs until drained.
+    """Send what is due; returns how many deliveries went out. Runs until drained, then
+    brings story footers up to date, going back to alerts as soon as more are queued."""
+    sent = await send_summaries(ctx)
+    policies = PolicyReader(ctx)
+    while True:
+        sent += await _drain(ctx, policies)
+        await refresh_story_footers(ctx)
+        if not ctx.queued.is_set():
+            break
+    async with ctx.sessions() as session:
+        ctx.metrics.set("storywatch_queue_length", await delivery_repo.pending_count(session))
+    return sent
+
+
+async def _drain(ctx: SendContext, policies: PolicyReader) -> int:
+    """Send claimed rows until none are due; returns how many went out.
 
     Each channel is sent to by its own task, in order. There is no batch barrier: while a
     channel waits out its rate limit, rows newly queued for other channels are claimed as
     soon as a poll announces them (``ctx.queued``) or a channel finishes, so one busy
     channel never delays the first alert anywhere else.
     """
-    sent = await send_summaries(ctx)
+    sent = 0
     running: dict[int, asyncio.Task[int]] = {}  # channel id -> the task sending to it
     gate = asyncio.Semaphore(ctx.channel_concurrency)  # channels sending at once
-    policies = PolicyReader(ctx)
     try:
         while True:
             ctx.queued.clear()  # what is queued from here on is seen by the claim below
@@ -207,8 +134,6 @@ async def deliver_due(ctx: SendContext) -> int:
         # the channels finish what they hold).
         if running:
             await asyncio.gather(*running.values(), return_exceptions=True)
-    async with ctx.sessions() as session:
-        ctx.metrics.set("storywatch_queue_length", await delivery_repo.pending_count(session))
     return sent
 
 
@@ -416,11 +341,10 @@ async def _deliver_in_thread(
     now = ctx.clock()
     async with ctx.sessions.begin() as session:
         stored = await story_repo.channel_story(session, row.channel_id, story.story_id)
-        outlets = stored.outlets.split("\n") if stored else [outlet]
-        if stored is not None:
+        if stored is not None:  # its first alert's footer catches up after the queue
+            outlets = stored.outlets.split("\n")
             if outlet not in outlets:
-                outlets.append(outlet)
-            stored.outlets = "\n".join(outlets)
+                stored.outlets = "\n".join([*outlets, outlet])
             stored.article_count += 1
             stored.last_article_at = now
             stored.pinged_user_ids = " ".join(str(u) for u in sorted(pinged | set(new_users) | set(held)))
@@ -433,28 +357,7 @@ async def _deliver_in_thread(
             delivery_id=row.id,
             now=now,
         )
-        root = await delivery_repo.get_delivery(session, story.root_delivery_id)
-        root_article = (
-            (await item_repo.items_with_feed_names(session, [root.item_id])).get(root.item_id) if root else None
-        )
     ctx.metrics.inc("storywatch_thread_posts_total")
-    if root is not None and root_article is not None:
-        root_item, root_feed = root_article
-        root_queries = tuple(q for q in root.queries.split("\n") if q)
-        count = len(outlets)
-        footer = outlets_line(outlets) or f"{count} article{'s' if count != 1 else ''} in the thread"
-        try:
-            await ctx.transport.edit_embed(
-                row.channel_id,
-                story.root_message_id,
-                embed_for(root_item, root_feed, root_queries, footer),
-            )
-        except SendFailure as failure:  # cosmetic: the thread post itself went out
-            log.info(
-                "could not update a story's first alert: %s",
-                failure,
-                extra={"channel_id": row.channel_id},
-            )
     return "sent"
 
 

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import delete, select
+from sqlalchemy import Table, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.dialect import is_postgres
 from db.models import ChannelStory, Story
+
+CHANNEL_STORIES = cast(Table, ChannelStory.__table__)
 
 
 async def open_stories(session: AsyncSession, *, since: datetime) -> list[str]:
@@ -76,3 +79,26 @@ async def open_channel_story(
     session.add(story)
     await session.flush()
     return story
+
+
+async def stale_footers(session: AsyncSession, *, limit: int) -> list[ChannelStory]:
+    """Stories whose first alert's footer is behind their thread, longest waiting first."""
+    return list(
+        await session.scalars(
+            select(ChannelStory)
+            .where(ChannelStory.footer_count < ChannelStory.article_count)
+            .order_by(ChannelStory.last_article_at)
+            .limit(limit)
+        )
+    )
+
+
+async def claim_footer(session: AsyncSession, story: ChannelStory) -> bool:
+    """Take the footer update of ``story`` as read: False when another worker took it first
+    (several processes may find the same stale footer; one edits it)."""
+    result = await session.execute(
+        update(CHANNEL_STORIES)
+        .where(CHANNEL_STORIES.c.id == story.id, CHANNEL_STORIES.c.footer_count == story.footer_count)
+        .values(footer_count=story.article_count)
+    )
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]

@@ -1,0 +1,35 @@
+"""story footer count: first-alert footers are brought up to date after the queue
+
+Revision ID: 0006
+Revises: 0005
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0006"
+down_revision = "0005"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("channel_stories", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("footer_count", sa.Integer(), server_default="1", nullable=False))
+        batch_op.create_index(
+            "ix_channel_stories_stale_footer",
+            ["last_article_at"],
+            unique=False,
+            sqlite_where=sa.text("footer_count < article_count"),
+            postgresql_where=sa.text("footer_count < article_count"),
+        )
+    # Until now every thread post updated the footer at once: existing footers are current.
+    op.execute("UPDATE channel_stories SET footer_count = article_count")
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("channel_stories", schema=None) as batch_op:
+        batch_op.drop_index("ix_channel_stories_stale_footer")
+        batch_op.drop_column("footer_count")

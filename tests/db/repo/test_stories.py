@@ -1,0 +1,56 @@
+"""Channel stories: which first-alert footers are behind, and who updates each."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from db.engine import SessionFactory
+from db.repo import stories as story_repo
+
+NOW = datetime(2014, 5, 24, 12, 0, tzinfo=UTC)
+
+
+async def open_story(sessions: SessionFactory, channel_id: int, story_id: str, *, at: datetime) -> int:
+    async with sessions.begin() as session:
+        story = await story_repo.open_channel_story(
+            session, channel_id=channel_id, guild_id=1, story_id=story_id, root_message_id=channel_id * 10,
+            root_delivery_id=1, outlet="Us Weekly", user_ids=[7], now=at,
+        )  # fmt: skip
+        return story.id
+
+
+async def add_article(sessions: SessionFactory, channel_id: int, story_id: str, *, at: datetime) -> None:
+    async with sessions.begin() as session:
+        story = await story_repo.channel_story(session, channel_id, story_id)
+        assert story is not None
+        story.article_count += 1
+        story.last_article_at = at
+
+
+async def test_a_footer_is_stale_once_its_thread_grows_and_is_claimed_once(sessions: SessionFactory) -> None:
+    await open_story(sessions, 100, "wedding", at=NOW)
+    await open_story(sessions, 200, "wedding", at=NOW)
+    async with sessions() as session:
+        assert await story_repo.stale_footers(session, limit=10) == []  # a new story's footer is current
+
+    await add_article(sessions, 200, "wedding", at=NOW + timedelta(minutes=1))
+    await add_article(sessions, 100, "wedding", at=NOW + timedelta(minutes=2))
+    await add_article(sessions, 100, "wedding", at=NOW + timedelta(minutes=3))
+    async with sessions() as session:
+        stale = await story_repo.stale_footers(session, limit=10)
+    assert [(s.channel_id, s.footer_count, s.article_count) for s in stale] == [(200, 1, 2), (100, 1, 3)]
+
+    # Two workers found the same stale footer: one takes it.
+    async with sessions.begin() as session:
+        assert await story_repo.claim_footer(session, stale[1]) is True
+    async with sessions.begin() as session:
+        assert await story_repo.claim_footer(session, stale[1]) is False
+    async with sessions() as session:
+        assert [s.channel_id for s in await story_repo.stale_footers(session, limit=10)] == [200]
+        current = await story_repo.channel_story(session, 100, "wedding")
+    assert current is not None and current.footer_count == 3
+
+    await add_article(sessions, 100, "wedding", at=NOW + timedelta(minutes=4))  # behind again
+    async with sessions() as session:
+        assert [s.channel_id for s in await story_repo.stale_footers(session, limit=1)] == [200]
+        assert [s.channel_id for s in await story_repo.stale_footers(session, limit=10)] == [200, 100]
