@@ -5,9 +5,11 @@ channel, 50 requests/s global), 50 guilds of 2 text channels each: 100 channels.
 N alerts are queued the way polls queue them (each article to every channel, so
 consecutive rows go to different channels), then drained by the bot's own sender
 (``deliver_due``) over ``DiscordTransport`` and a logged-in discord.py client (REST
-only), with the flood cap lifted. Afterwards every channel's history is read back
-from the emulator: each delivery must be 'sent' and its nonce must appear exactly
-once in its channel, with no other message there.
+only), with the flood cap lifted. Twice, side by side: one message per alert (the
+baseline, ``bundle_max = 1``) and the default, where alerts due in a channel at once
+share a message (up to 5). Afterwards every channel's history is read back from the
+emulator: each delivery must be 'sent', its article must be an embed of the message
+it was marked sent in, no article twice in a channel, nothing else there.
 
     python -m bench.delivery [--quick] [--alerts N]
 """
@@ -34,13 +36,12 @@ from bench.common import CpuMeter, PeakRss, Stopwatch, load_headlines, markdown_
 from bench.emulator import EmulatedGuild, EmulatorProcess
 from bench.latest import article_rows
 from bot.delivery.context import SendContext
-from bot.delivery.render import nonce_for
 from bot.delivery.sender import deliver_due
 from bot.discord_transport import DiscordTransport
 from bot.settings import AlertSettings
 from db.engine import SessionFactory, make_engine, make_session_factory
 from db.migrate import upgrade
-from db.models import Delivery
+from db.models import Delivery, Item
 from db.repo import deliveries as delivery_repo
 from db.repo import feeds as feed_repo
 from db.repo import items as item_repo
@@ -120,22 +121,25 @@ async def channel_history(client: discord.Client, channel_id: int) -> list[dict[
 
 
 async def verify(sessions: SessionFactory, client: discord.Client, channel_ids: list[int]) -> dict[str, Any]:
-    """Compare the outbox with what the emulator holds, channel by channel."""
+    """Compare the outbox with what the emulator holds, channel by channel: every
+    delivery's article (its link) is an embed of the message it was marked sent in."""
     async with sessions() as session:
-        rows = list(await session.scalars(select(Delivery)))
-    statuses = Counter(row.status for row in rows)
-    expected: dict[int, set[str]] = {c: set() for c in channel_ids}
-    for row in rows:
-        expected[row.channel_id].add(nonce_for(row.id))
+        rows = (await session.execute(select(Delivery, Item.link).join(Item, Item.id == Delivery.item_id))).all()
+    statuses = Counter(row.status for row, _link in rows)
+    expected: dict[int, dict[str, int | None]] = {c: {} for c in channel_ids}
+    for row, link in rows:
+        expected[row.channel_id][str(link)] = row.message_id
     lost = duplicated = unexpected = 0
     per_channel: list[int] = []
     for channel_id in channel_ids:
         history = await channel_history(client, channel_id)
         per_channel.append(len(history))
-        nonces = Counter(str(m.get("nonce")) for m in history)
-        lost += sum(1 for nonce in expected[channel_id] if nonces[nonce] == 0)
-        duplicated += sum(count - 1 for count in nonces.values() if count > 1)
-        unexpected += sum(1 for nonce in nonces if nonce not in expected[channel_id])
+        carried = [(int(m["id"]), str(e.get("url"))) for m in history for e in m.get("embeds") or []]
+        links = Counter(link for _message, link in carried)
+        lost += sum(1 for link, message in expected[channel_id].items() if (message, link) not in set(carried))
+        duplicated += sum(count - 1 for count in links.values() if count > 1)
+        unexpected += sum(1 for link in links if link not in expected[channel_id])
+        unexpected += sum(1 for m in history if not m.get("embeds"))
     return {
         "deliveries": len(rows),
         "statuses": dict(statuses),
@@ -148,7 +152,7 @@ async def verify(sessions: SessionFactory, client: discord.Client, channel_ids: 
     }
 
 
-async def run_async(alerts: int, workdir: Path) -> dict[str, Any]:
+async def run_async(alerts: int, workdir: Path, *, bundle_max: int = AlertSettings.bundle_max) -> dict[str, Any]:
     emulator = EmulatorProcess(GUILDS)
     emulator.start()
     engine = make_engine(f"sqlite+aiosqlite:///{workdir / 'delivery.db'}")
@@ -161,7 +165,7 @@ async def run_async(alerts: int, workdir: Path) -> dict[str, Any]:
         discord.VoiceClient.warn_nacl = False
         client = discord.Client(intents=discord.Intents.none(), max_ratelimit_timeout=30.0)
         await client.login(emulator.token)
-        settings = AlertSettings(max_per_window=10**9)  # flood cap out of the way
+        settings = AlertSettings(max_per_window=10**9, bundle_max=bundle_max)  # flood cap out of the way
         ctx = SendContext(
             sessions=sessions,
             transport=DiscordTransport(client),
@@ -174,14 +178,16 @@ async def run_async(alerts: int, workdir: Path) -> dict[str, Any]:
             sent = await drain(ctx, time.monotonic() + DRAIN_TIMEOUT)
         measured = watch.measured
         proof = await verify(sessions, client, channel_ids)
-        rate = sent / measured.seconds
+        messages_per_s = proof["messages"] / measured.seconds
         return {
+            "bundle_max": bundle_max,
             "alerts": alerts,
             "channels": len(channel_ids),
             "sent": sent,
             "seconds": round(measured.seconds, 2),
-            "messages_per_s": round(rate, 2),
-            "ratio_to_global_limit": round(rate / GLOBAL_LIMIT, 3),
+            "alerts_per_s": round(sent / measured.seconds, 2),
+            "messages_per_s": round(messages_per_s, 2),
+            "ratio_to_global_limit": round(messages_per_s / GLOBAL_LIMIT, 3),
             "channel_limit_msgs_per_s": CHANNEL_LIMIT * len(channel_ids),
             "cpu_s_per_alert": round(measured.cpu_seconds / max(sent, 1), 5),
             "peak_rss_mb": round(measured.peak_rss_mb, 1),
@@ -212,40 +218,50 @@ def counting_429s() -> Iterator[RateLimitCounter]:
 
 
 def run(quick: bool, *, alerts: int | None = None) -> dict[str, Any]:
+    """The baseline (one message per alert) and the default (bundles), one after the other."""
     count = alerts or (2_000 if quick else 10_000)
-    with tempfile.TemporaryDirectory(prefix="sw-bench-delivery-") as tmp:
-        return asyncio.run(run_async(count, Path(tmp)))
+    results = {}
+    for mode, bundle_max in (("one_per_message", 1), ("bundled", AlertSettings.bundle_max)):
+        with tempfile.TemporaryDirectory(prefix="sw-bench-delivery-") as tmp:
+            results[mode] = asyncio.run(run_async(count, Path(tmp), bundle_max=bundle_max))
+    return results
 
 
-def markdown(result: dict[str, Any]) -> str:
-    proof = result["proof"]
-    row = [
-        f"{result['alerts']:,}",
-        f"{result['channels']}",
-        f"{result['seconds']:.1f}",
-        f"{result['messages_per_s']:.1f}",
-        f"{result['ratio_to_global_limit']:.0%}",
-        f"{result['rate_limited_429s']}",
-        f"{result['cpu_s_per_alert'] * 1000:.1f}",
-        f"{result['peak_rss_mb']:,.0f}",
-        ",".join(f"{k}={v}" for k, v in sorted(proof["statuses"].items())),
-        f"{proof['messages']:,} ({proof['messages_per_channel'][0]}-{proof['messages_per_channel'][1]}/channel)",
-        f"{proof['lost']}",
-        f"{proof['duplicated']}",
-        f"{proof['unexpected']}",
-        "yes" if proof["ok"] else "NO",
-    ]
+def markdown(results: dict[str, Any]) -> str:
+    rows = []
+    for mode, result in results.items():
+        proof = result["proof"]
+        rows.append(
+            [
+                "one message per alert" if mode == "one_per_message" else f"bundled (up to {result['bundle_max']})",
+                f"{result['alerts']:,}",
+                f"{result['channels']}",
+                f"{result['seconds']:.1f}",
+                f"{result['alerts_per_s']:.1f}",
+                f"{result['messages_per_s']:.1f}",
+                f"{result['ratio_to_global_limit']:.0%}",
+                f"{result['rate_limited_429s']}",
+                f"{result['cpu_s_per_alert'] * 1000:.1f}",
+                f"{result['peak_rss_mb']:,.0f}",
+                ",".join(f"{k}={v}" for k, v in sorted(proof["statuses"].items())),
+                "{:,} ({}-{}/channel)".format(proof["messages"], *proof["messages_per_channel"]),
+                f"{proof['lost']}",
+                f"{proof['duplicated']}",
+                f"{proof['unexpected']}",
+                "yes" if proof["ok"] else "NO",
+            ]
+        )
     table = markdown_table(
-        ["alerts", "channels", "s", "msgs/s", "of 50/s global", "429s seen",
+        ["mode", "alerts", "channels", "s", "alerts/s", "msgs/s", "of 50/s global", "429s seen",
          "CPU ms/alert", "peak RSS MB",
          "delivery rows", "messages in emulator", "lost", "duplicated", "unexpected",
          "checks"],
-        [row],
+        rows,
     )  # fmt: skip
+    channels = next(iter(results.values()))["channels"]
     return (
-        f"{table}\n\nLimits: 5 msgs/5 s per channel x {result['channels']} channels = "
-        f"{result['channel_limit_msgs_per_s']:.0f} msgs/s, but the global 50 requests/s binds "
-        "(the history read-back happens after the clock stops)."
+        f"{table}\n\nLimits: 5 msgs/5 s per channel x {channels} channels = {channels} msgs/s, but the "
+        "global 50 requests/s binds (the history read-back happens after the clock stops)."
     )
 
 

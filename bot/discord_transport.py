@@ -30,16 +30,18 @@ def only_members(user_ids: Sequence[int]) -> discord.AllowedMentions:
 async def _post(
     channel: discord.PartialMessageable,
     content: str | None,
-    embed: dict[str, object] | None,
+    embeds: Sequence[dict[str, object]],
     nonce: str,
     mentions: discord.AllowedMentions,
 ) -> int:
-    if embed is None:
-        message = await _call(channel.send(content=content, nonce=nonce, allowed_mentions=mentions))
-    else:
-        message = await _call(
-            channel.send(content=content, embed=discord.Embed.from_dict(embed), nonce=nonce, allowed_mentions=mentions)
+    message = await _call(
+        channel.send(
+            content=content,
+            embeds=[discord.Embed.from_dict(embed) for embed in embeds],
+            nonce=nonce,
+            allowed_mentions=mentions,
         )
+    )
     return int(message.id)
 
 
@@ -68,17 +70,17 @@ class DiscordTransport:
         channel_id: int,
         *,
         content: str | None,
-        embed: dict[str, object] | None,
+        embeds: Sequence[dict[str, object]],
         user_ids: Sequence[int],
         nonce: str,
     ) -> int:
         channel = self._client.get_partial_messageable(channel_id)
-        return await _post(channel, content, embed, nonce, only_members(user_ids))
+        return await _post(channel, content, embeds, nonce, only_members(user_ids))
 
     async def send_dm(self, user_id: int, *, content: str | None, embed: dict[str, object] | None, nonce: str) -> int:
         channel = await _call(self._client.http.start_private_message(user_id))
         messageable = self._client.get_partial_messageable(int(channel["id"]))
-        return await _post(messageable, content, embed, nonce, discord.AllowedMentions.none())
+        return await _post(messageable, content, [embed] if embed else [], nonce, discord.AllowedMentions.none())
 
     async def create_thread(self, channel_id: int, message_id: int, *, name: str) -> int:
         # Straight to the route: a partial message lacks the guild info discord.py wants.
@@ -95,8 +97,8 @@ class DiscordTransport:
     async def unarchive_thread(self, thread_id: int) -> None:
         await _call(self._client.http.edit_channel(thread_id, archived=False))
 
-    async def edit_embed(self, channel_id: int, message_id: int, embed: dict[str, object]) -> None:
-        await _call(self._message(channel_id, message_id).edit(embed=discord.Embed.from_dict(embed)))
+    async def edit_embeds(self, channel_id: int, message_id: int, embeds: Sequence[dict[str, object]]) -> None:
+        await _call(self._message(channel_id, message_id).edit(embeds=[discord.Embed.from_dict(e) for e in embeds]))
 
     async def is_member(self, guild_id: int, user_id: int) -> bool | None:
         guild = self._client.get_guild(guild_id)

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bot.delivery.render import EMBEDS_PER_MESSAGE
 from bot.errors import ConfigError
 
 DEFAULT_API_BASE = "https://discord.com/api/v10"
@@ -101,6 +102,9 @@ class AlertSettings:
     quiet_hours: str = ""  # e.g. "23:00-07:00"; empty: none
     timezone: str = "UTC"
     send_interval_seconds: float = 1.0
+    # Alerts due in a channel at the same time (a burst, a channel catching up) go out
+    # together, up to this many articles in one message; 1: one message per alert.
+    bundle_max: int = 5
     # How long a worker's claim on queued alerts lasts before another worker may send them.
     claim_lease_seconds: float = 50.0
 
@@ -292,6 +296,10 @@ def _validate(settings: Settings) -> None:
     if settings.alerts.story_mode not in ("thread", "separate"):
         raise ConfigError('\'alerts.story_mode\' must be "thread" or "separate"')
     _check_positive(settings.alerts.max_per_window, "alerts.max_per_window")
+    if not 1 <= settings.alerts.bundle_max <= EMBEDS_PER_MESSAGE:
+        raise ConfigError(
+            f"'alerts.bundle_max' must be between 1 and {EMBEDS_PER_MESSAGE} (Discord's embeds per message)"
+        )
     _check_positive(settings.alerts.window_seconds, "alerts.window_seconds")
     _check_positive(settings.follows.max_per_member, "follows.max_per_member")
     if settings.logging.level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):

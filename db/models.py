@@ -194,6 +194,8 @@ class Delivery(Base):
     __table_args__ = (
         UniqueConstraint("channel_id", "article_identity", name="uq_deliveries_channel_article"),
         Index("ix_deliveries_due", "status", "next_attempt_at"),
+        # The alerts one message carries (a bundle), to redraw them all when one changes.
+        Index("ix_deliveries_message", "message_id"),
     )
 
 

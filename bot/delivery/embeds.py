@@ -9,7 +9,7 @@ from bot.errors import QueryError
 from bot.query.matcher import highlight_spans
 from bot.query.model import Query
 from bot.query.parser import parse_query
-from db.models import Item
+from db.models import Delivery, Item
 
 
 def article_view(item: Item, feed_name: str, queries: tuple[str, ...]) -> ArticleView:
@@ -62,3 +62,8 @@ def embed_for(item: Item, feed_name: str, queries: tuple[str, ...], extra_footer
         summary_spans=spans_for(" ".join(view.summary.split())[:400], queries),
         extra_footer=extra_footer,
     )
+
+
+def follow_queries(delivery: Delivery) -> tuple[str, ...]:
+    """The follows a delivery matched (stored newline-separated)."""
+    return tuple(q for q in delivery.queries.split("\n") if q)

@@ -15,7 +15,7 @@ import logging
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.delivery.context import SendContext
-from bot.delivery.embeds import embed_for
+from bot.delivery.embeds import embed_for, follow_queries
 from bot.delivery.policy import outlets_line
 from bot.delivery.transport import SendFailure
 from db.models import ChannelStory
@@ -25,7 +25,7 @@ from db.repo import stories as story_repo
 
 log = logging.getLogger("storywatch.deliver")
 
-# Footers taken per round. Between rounds newly queued alerts take precedence.
+# Stale stories looked at per round. Between rounds newly queued alerts take precedence.
 EDITS_PER_ROUND = 10
 
 
@@ -36,41 +36,59 @@ def footer_text(outlets: list[str], article_count: int) -> str:
 
 
 async def refresh_story_footers(ctx: SendContext) -> int:
-    """Edit the first alerts whose footer is behind their thread; returns how many.
+    """Edit the first alerts whose footer is behind their thread; returns how many messages.
 
     Stops early, leaving the rest for the next drain, as soon as a poll queues alerts.
     """
     edited = 0
     while not ctx.queued.is_set():
+        edits: list[tuple[int, int, list[dict[str, object]]]] = []
         async with ctx.sessions.begin() as session:
             stale = await story_repo.stale_footers(session, limit=EDITS_PER_ROUND)
-            taken = [story for story in stale if await story_repo.claim_footer(session, story)]
-            edits = [(story, await _root_embed(session, story)) for story in taken]
+            for channel_id, message_id in dict.fromkeys((s.channel_id, s.root_message_id) for s in stale):
+                # A bundle's message carries several stories' first alerts: one edit for all.
+                stories = await story_repo.stories_of_root(session, channel_id, message_id)
+                taken = [s for s in stories if s.footer_count < s.article_count]
+                if not [s for s in taken if await story_repo.claim_footer(session, s)]:
+                    continue  # another worker took them
+                embeds = await _message_embeds(session, channel_id, message_id, stories)
+                if embeds:
+                    edits.append((channel_id, message_id, embeds))
         if not stale:
             break
-        done = await asyncio.gather(*(_edit(ctx, story, embed) for story, embed in edits if embed is not None))
+        done = await asyncio.gather(*(_edit(ctx, *edit) for edit in edits))
         edited += sum(done)
     return edited
 
 
-async def _root_embed(session: AsyncSession, story: ChannelStory) -> dict[str, object] | None:
-    """The story's first alert as it should look now; None when its article is gone."""
-    root = await delivery_repo.get_delivery(session, story.root_delivery_id)
-    if root is None:
-        return None
-    found = (await item_repo.items_with_feed_names(session, [root.item_id])).get(root.item_id)
-    if found is None:
-        return None
-    item, feed_name = found
-    queries = tuple(q for q in root.queries.split("\n") if q)
-    outlets = [o for o in story.outlets.split("\n") if o]
-    return embed_for(item, feed_name, queries, footer_text(outlets, story.article_count))
+async def _message_embeds(
+    session: AsyncSession, channel_id: int, message_id: int, stories: list[ChannelStory]
+) -> list[dict[str, object]] | None:
+    """Every alert the message carries, as it should look now; None when one's article is
+    gone (the message is left as it is rather than lose an embed)."""
+    alerts = await delivery_repo.alerts_in_message(session, channel_id, message_id)
+    articles = await item_repo.items_with_feed_names(session, [alert.item_id for alert in alerts])
+    story_of = {story.root_delivery_id: story for story in stories}
+    embeds: list[dict[str, object]] = []
+    for alert in alerts:
+        found = articles.get(alert.item_id)
+        if found is None:
+            return None
+        item, feed_name = found
+        story = story_of.get(alert.id)
+        footer = (
+            ""
+            if story is None or story.article_count < 2
+            else footer_text(story.outlets.split("\n"), story.article_count)
+        )
+        embeds.append(embed_for(item, feed_name, follow_queries(alert), footer))
+    return embeds or None
 
 
-async def _edit(ctx: SendContext, story: ChannelStory, embed: dict[str, object]) -> bool:
+async def _edit(ctx: SendContext, channel_id: int, message_id: int, embeds: list[dict[str, object]]) -> bool:
     try:
-        await ctx.transport.edit_embed(story.channel_id, story.root_message_id, embed)
+        await ctx.transport.edit_embeds(channel_id, message_id, embeds)
     except SendFailure as failure:  # cosmetic: the next article in the thread tries again
-        log.info("could not update a story's first alert: %s", failure, extra={"channel_id": story.channel_id})
+        log.info("could not update a story's first alert: %s", failure, extra={"channel_id": channel_id})
         return False
     return True

@@ -7,6 +7,7 @@ respects Discord's limits after escaping (cut on a word boundary with an ellipsi
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -17,7 +18,8 @@ DESCRIPTION_LIMIT = 4096
 FIELD_VALUE_LIMIT = 1024
 FOOTER_LIMIT = 2048
 AUTHOR_LIMIT = 256
-EMBED_TOTAL_LIMIT = 6000
+EMBED_TOTAL_LIMIT = 6000  # all of a message's embeds together
+EMBEDS_PER_MESSAGE = 10
 CONTENT_LIMIT = 2000
 SNIPPET_CHARS = 350
 EMBED_COLOR = 0x2B6CB0
@@ -138,6 +140,26 @@ def render_embed(
 def nonce_for(delivery_id: int, part: int = 0) -> str:
     """A stable nonce (<= 25 chars) so Discord drops a re-send of the same message part."""
     return f"sw{delivery_id:x}p{part}"[:25]
+
+
+def bundle_nonce(delivery_ids: Sequence[int], part: int = 0) -> str:
+    """The nonce of one message carrying several deliveries: from all of their ids, so a
+    re-send of the same bundle is dropped by Discord, while a bundle made up differently
+    after a crash (a row had become later coverage, say) is a new message."""
+    if len(delivery_ids) == 1:
+        return nonce_for(delivery_ids[0], part)
+    digest = hashlib.blake2b(" ".join(map(str, delivery_ids)).encode(), digest_size=8).hexdigest()
+    return f"swb{digest}p{part}"[:25]
+
+
+def embed_length(embed: dict[str, object]) -> int:
+    """The characters Discord counts against a message's 6,000 for all embeds together."""
+    total = len(str(embed.get("title", ""))) + len(str(embed.get("description", "")))
+    for part, key in (("footer", "text"), ("author", "name")):
+        value = embed.get(part)
+        if isinstance(value, dict):
+            total += len(str(value.get(key, "")))
+    return total
 
 
 def link_host(url: str) -> str:

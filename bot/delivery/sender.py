@@ -16,14 +16,20 @@ import logging
 import time
 from collections import defaultdict
 from collections.abc import Collection
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.delivery.context import SendContext
 from bot.delivery.decide import backoff, decide_failure
-from bot.delivery.embeds import embed_for
+from bot.delivery.embeds import embed_for, follow_queries
 from bot.delivery.footers import refresh_story_footers
 from bot.delivery.policy import AlertPolicy, FloodWindow, story_is_open
 from bot.delivery.render import (
+    EMBED_TOTAL_LIMIT,
+    bundle_nonce,
+    embed_length,
     mention_line,
     nonce_for,
     render_digest,
@@ -43,6 +49,7 @@ from db.repo import stories as story_repo
 
 log = logging.getLogger("storywatch.deliver")
 ARCHIVED_THREAD = 50083
+CLAIM_PER_CHANNEL = 5  # Discord lets a channel take about 5 messages per 5 s
 
 
 async def policy_for(ctx: SendContext, guild_id: int) -> AlertPolicy:
@@ -148,6 +155,7 @@ async def _claim_channels(
             worker=ctx.worker_id,
             lease=ctx.lease,
             limit=ctx.batch_size,
+            per_channel=max(CLAIM_PER_CHANNEL, ctx.alerts.bundle_max),
             busy_channels=busy,
         )
         articles = await item_repo.items_with_feed_names(session, [d.item_id for d in batch])
@@ -172,18 +180,18 @@ async def _send_to_channel(
 async def _send_in_order(
     ctx: SendContext, rows: list[Delivery], articles: dict[int, tuple[Item, str]], policies: PolicyReader
 ) -> int:
-    done = 0
-    for index, row in enumerate(rows):
+    done = index = 0
+    while index < len(rows):
         try:
-            outcome = await _deliver_one(ctx, row, articles, policies)
+            used, sent, blocked = await _deliver_next(ctx, rows[index:], articles, policies)
         except Exception:
-            log.exception("delivery crashed; it will be retried", extra={"delivery_id": row.id})
+            log.exception("delivery crashed; it will be retried", extra={"delivery_id": rows[index].id})
             await _requeue(ctx, rows[index:], delay=30.0)
             break
-        if outcome == "sent":
-            done += 1
-        elif outcome == "blocked":
-            await _requeue(ctx, rows[index + 1 :], delay=0.0)
+        done += sent
+        index += used
+        if blocked:
+            await _requeue(ctx, rows[index:], delay=0.0)
             break
     return done
 
@@ -198,102 +206,173 @@ async def _requeue(ctx: SendContext, rows: list[Delivery], *, delay: float) -> N
             await delivery_repo.mark_retry(session, row.id, at=at, error=row.last_error or "requeued")
 
 
-async def _deliver_one(
-    ctx: SendContext, row: Delivery, articles: dict[int, tuple[Item, str]], policies: PolicyReader
-) -> str:
-    """Returns sent, held, failed (this row) or blocked (the channel: stop for now)."""
+@dataclass(frozen=True)
+class _Alert:
+    """A row that goes out as a new alert, with its article and embed."""
+
+    row: Delivery
+    item: Item
+    feed_name: str
+    embed: dict[str, object]
+
+
+def _alert(row: Delivery, item: Item, feed_name: str) -> _Alert:
+    return _Alert(row, item, feed_name, embed_for(item, feed_name, follow_queries(row)))
+
+
+def _tally(outcomes: list[str]) -> tuple[int, bool]:
+    """(rows sent, channel blocked) from per-row outcomes: sent, held, failed, blocked."""
+    return outcomes.count("sent"), "blocked" in outcomes
+
+
+async def _deliver_next(
+    ctx: SendContext, rows: list[Delivery], articles: dict[int, tuple[Item, str]], policies: PolicyReader
+) -> tuple[int, int, bool]:
+    """Deliver ``rows[0]``, and with it the rows after it that go out as new alerts too
+    (one message). Returns (rows used, rows sent, channel blocked: stop for now)."""
+    row = rows[0]
     found = articles.get(row.item_id)
     if found is None:  # the item was pruned before it could be sent
         async with ctx.sessions.begin() as session:
             await delivery_repo.mark_failed(session, row.id, error="article no longer stored")
-        return "failed"
+        return 1, 0, False
     item, feed_name = found
     if row.kind == "dm":
-        return await _deliver_dm(ctx, row, item, feed_name)
+        return 1, *_tally([await _deliver_dm(ctx, row, item, feed_name)])
     policy = await policies.of(row.guild_id)
     now = ctx.clock()
-    story_id = item.story_id if policy.story_mode == "thread" else None
+    bundle: list[_Alert] = []
     async with ctx.sessions() as session:
-        story = await story_repo.channel_story(session, row.channel_id, story_id) if story_id else None
-        start, count = await delivery_repo.flood_window(session, row.channel_id)
-    if story is not None and story_is_open(story.last_article_at, now, policy):
-        return await _deliver_in_thread(ctx, row, item, feed_name, story, policy)
-    admitted, window = FloodWindow(start, count).admit(now, policy)
-    if not admitted:
-        closes = window.closes_at(policy) or now
+        story = await _open_story(session, row, item, policy, now)
+        window = FloodWindow(*await delivery_repo.flood_window(session, row.channel_id))
+        if story is None:
+            admitted, window = window.admit(now, policy)
+            if admitted:
+                bundle.append(_alert(row, item, feed_name))
+                window = await _extend_bundle(session, ctx, bundle, rows[1:], articles, policy, window, now)
+    if story is not None:
+        return 1, *_tally([await _deliver_in_thread(ctx, row, item, feed_name, story, policy)])
+    if not bundle:  # over the channel's flood cap: it waits for the window's summary
         async with ctx.sessions.begin() as session:
-            await delivery_repo.mark_held(session, row.id, until=closes)
+            await delivery_repo.mark_held(session, row.id, until=window.closes_at(policy) or now)
         ctx.metrics.inc("storywatch_alerts_held_total")
-        return "held"
-    return await _deliver_alert(ctx, row, item, feed_name, window, policy)
+        return 1, 0, False
+    return len(bundle), *_tally(await _deliver_alerts(ctx, bundle, window, policy))
 
 
-async def _deliver_alert(
+async def _open_story(
+    session: AsyncSession, row: Delivery, item: Item, policy: AlertPolicy, now: datetime
+) -> ChannelStory | None:
+    """The story this row is later coverage of in its channel, if its thread is open."""
+    if policy.story_mode != "thread" or not item.story_id:
+        return None
+    story = await story_repo.channel_story(session, row.channel_id, item.story_id)
+    return story if story is not None and story_is_open(story.last_article_at, now, policy) else None
+
+
+async def _extend_bundle(
+    session: AsyncSession,
     ctx: SendContext,
-    row: Delivery,
-    item: Item,
-    feed_name: str,
-    window: FloodWindow,
+    bundle: list[_Alert],
+    following: list[Delivery],
+    articles: dict[int, tuple[Item, str]],
     policy: AlertPolicy,
-) -> str:
-    queries = tuple(q for q in row.queries.split("\n") if q)
-    user_ids = await _still_members(ctx, row.guild_id, [int(u) for u in row.user_ids.split()])
-    embed = embed_for(item, feed_name, queries)
+    window: FloodWindow,
+    now: datetime,
+) -> FloodWindow:
+    """Add the rows after the first that go out as new alerts too, while the message has
+    room; stops at the first row that goes another way (a DM, later coverage, held by the
+    flood cap), so the channel's order is kept. Returns the flood window after them."""
+    stories = {bundle[0].item.story_id}
+    length = embed_length(bundle[0].embed)
+    for row in following[: ctx.alerts.bundle_max - 1]:
+        found = articles.get(row.item_id)
+        if row.kind == "dm" or found is None:
+            break
+        item, feed_name = found
+        if policy.story_mode == "thread" and item.story_id and item.story_id in stories:
+            break  # later coverage of a story this message opens: its thread, after
+        if await _open_story(session, row, item, policy, now) is not None:
+            break
+        admitted, extended = window.admit(now, policy)
+        alert = _alert(row, item, feed_name)
+        length += embed_length(alert.embed)
+        if not admitted or length > EMBED_TOTAL_LIMIT:
+            break
+        bundle.append(alert)
+        stories.add(item.story_id)
+        window = extended
+    return window
+
+
+async def _deliver_alerts(
+    ctx: SendContext, bundle: list[_Alert], window: FloodWindow, policy: AlertPolicy
+) -> list[str]:
+    """New alerts in one message (one embed each); each member is pinged once."""
+    first = bundle[0].row
+    wanted = dict.fromkeys(int(u) for alert in bundle for u in alert.row.user_ids.split())
+    user_ids = await _still_members(ctx, first.guild_id, list(wanted))
     quiet = in_quiet_hours(ctx.clock(), policy.quiet_hours, policy.timezone)
     # Quiet hours: post, but ping nobody; the pings are gathered when they end.
     chunks = [[]] if quiet else (split_mentions(user_ids) or [[]])
+    ids = [alert.row.id for alert in bundle]
     try:
         first_id = 0
         for part, chunk in enumerate(chunks):
             message_id = await ctx.transport.send(
-                row.channel_id,
+                first.channel_id,
                 content=mention_line(chunk) or None,
-                embed=embed if part == 0 else None,
+                embeds=[alert.embed for alert in bundle] if part == 0 else [],
                 user_ids=chunk,
-                nonce=nonce_for(row.id, part),
+                nonce=bundle_nonce(ids, part),
             )
             first_id = first_id or message_id
     except SendFailure as failure:
-        return await _handle_failure(ctx, row, failure)
+        return [await _handle_failure(ctx, alert.row, failure) for alert in bundle]
     now = ctx.clock()
+    present = set(user_ids)
     async with ctx.sessions.begin() as session:
-        await delivery_repo.mark_sent(session, row.id, message_id=first_id, now=now, sent_as="alert")
-        await delivery_repo.note_alert(session, channel_id=row.channel_id, guild_id=row.guild_id, now=now)
+        for alert in bundle:
+            row, item = alert.row, alert.item
+            row_users = [u for u in (int(x) for x in row.user_ids.split()) if u in present]
+            await delivery_repo.mark_sent(session, row.id, message_id=first_id, now=now, sent_as="alert")
+            if quiet:
+                await digest_repo.hold_pings(
+                    session,
+                    guild_id=row.guild_id,
+                    channel_id=row.channel_id,
+                    user_ids=row_users,
+                    delivery_id=row.id,
+                    now=now,
+                )
+            if item.story_id and policy.story_mode == "thread":
+                await story_repo.open_channel_story(
+                    session,
+                    channel_id=row.channel_id,
+                    guild_id=row.guild_id,
+                    story_id=item.story_id,
+                    root_message_id=first_id,
+                    root_delivery_id=row.id,
+                    outlet=item.source_name or alert.feed_name,
+                    user_ids=row_users,
+                    now=now,
+                )
+        await delivery_repo.note_alert(session, channel_id=first.channel_id, guild_id=first.guild_id, now=now)
         await delivery_repo.set_flood_window(
-            session,
-            channel_id=row.channel_id,
-            guild_id=row.guild_id,
-            start=window.start,
-            count=window.count,
+            session, channel_id=first.channel_id, guild_id=first.guild_id, start=window.start, count=window.count
         )
-        await delivery_repo.resume_channel(session, row.channel_id)
-        if quiet:
-            await digest_repo.hold_pings(
-                session,
-                guild_id=row.guild_id,
-                channel_id=row.channel_id,
-                user_ids=user_ids,
-                delivery_id=row.id,
-                now=now,
-            )
-        if item.story_id and policy.story_mode == "thread":
-            await story_repo.open_channel_story(
-                session,
-                channel_id=row.channel_id,
-                guild_id=row.guild_id,
-                story_id=item.story_id,
-                root_message_id=first_id,
-                root_delivery_id=row.id,
-                outlet=item.source_name or feed_name,
-                user_ids=user_ids,
-                now=now,
-            )
-    ctx.metrics.inc("storywatch_alerts_sent_total")
+        await delivery_repo.resume_channel(session, first.channel_id)
+    ctx.metrics.inc("storywatch_alerts_sent_total", len(bundle))
     log.info(
         "alert sent",
-        extra={"guild_id": row.guild_id, "channel_id": row.channel_id, "delivery_id": row.id},
+        extra={
+            "guild_id": first.guild_id,
+            "channel_id": first.channel_id,
+            "delivery_id": first.id,
+            "alerts": len(bundle),
+        },
     )
-    return "sent"
+    return ["sent"] * len(bundle)
 
 
 async def _still_members(ctx: SendContext, guild_id: int, user_ids: list[int]) -> list[int]:
@@ -315,7 +394,7 @@ async def _deliver_in_thread(
     ctx: SendContext, row: Delivery, item: Item, feed_name: str, story: ChannelStory, policy: AlertPolicy
 ) -> str:
     """Later coverage: a message in the story's thread; only members not yet pinged are."""
-    queries = tuple(q for q in row.queries.split("\n") if q)
+    queries = follow_queries(row)
     pinged = {int(u) for u in story.pinged_user_ids.split()}
     new_users = [int(u) for u in row.user_ids.split() if int(u) not in pinged]
     held: list[int] = []
@@ -330,10 +409,9 @@ async def _deliver_in_thread(
                 story.root_message_id,
                 name=truncate(item.title, 90) or "More coverage",
             )
+            # The stories first alerted in the same message (a bundle) share its thread.
             async with ctx.sessions.begin() as session:
-                stored = await story_repo.channel_story(session, row.channel_id, story.story_id)
-                if stored is not None:
-                    stored.thread_id = thread_id
+                await story_repo.set_root_thread(session, row.channel_id, story.root_message_id, thread_id)
         message_id = await _send_to_thread(ctx, thread_id, row, embed, new_users)
     except SendFailure as failure:
         return await _handle_failure(ctx, row, failure)
@@ -368,7 +446,7 @@ async def _send_to_thread(
         return await ctx.transport.send(
             thread_id,
             content=mention_line(users) or None,
-            embed=embed,
+            embeds=[embed],
             user_ids=users,
             nonce=nonce_for(row.id),
         )
@@ -400,7 +478,7 @@ async def send_summaries(ctx: SendContext) -> int:
         content = render_summary(lines)
         try:
             message_id = await ctx.transport.send(
-                channel_id, content=content, embed=None, user_ids=[], nonce=nonce_for(rows[0].id, 9)
+                channel_id, content=content, embeds=[], user_ids=[], nonce=nonce_for(rows[0].id, 9)
             )
         except SendFailure as failure:
             log.warning("summary not sent: %s", failure, extra={"channel_id": channel_id})
@@ -475,7 +553,7 @@ async def probe_paused_channels(ctx: SendContext) -> int:
 
 async def _deliver_dm(ctx: SendContext, row: Delivery, item: Item, feed_name: str) -> str:
     """A follow with dm:true: the alert goes to the member privately (no cap, no thread)."""
-    queries = tuple(q for q in row.queries.split("\n") if q)
+    queries = follow_queries(row)
     user_id = int(row.user_ids.split()[0])
     try:
         message_id = await ctx.transport.send_dm(
@@ -524,7 +602,7 @@ async def send_digests(ctx: SendContext) -> int:
                 message_id = await ctx.transport.send_dm(user_id, content=content, embed=None, nonce=nonce)
             else:
                 message_id = await ctx.transport.send(
-                    channel_id, content=content, embed=None, user_ids=[user_id], nonce=nonce
+                    channel_id, content=content, embeds=[], user_ids=[user_id], nonce=nonce
                 )
         except SendFailure as failure:
             log.warning(
@@ -571,7 +649,7 @@ async def release_quiet_pings(ctx: SendContext) -> int:
                     await ctx.transport.send(
                         channel_id,
                         content=f"{mention_line(chunk)} {text}",
-                        embed=None,
+                        embeds=[],
                         user_ids=chunk,
                         nonce=nonce_for(ids[0], 20 + part),
                     )

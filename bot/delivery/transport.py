@@ -16,11 +16,12 @@ class AlertTransport(Protocol):
         channel_id: int,
         *,
         content: str | None,
-        embed: dict[str, object] | None,
+        embeds: Sequence[dict[str, object]],
         user_ids: Sequence[int],
         nonce: str,
     ) -> int:
-        """Post a message that may ping only ``user_ids``; return its id or raise SendFailure."""
+        """Post a message (up to 10 embeds) that may ping only ``user_ids``; return its id
+        or raise SendFailure."""
         ...
 
     async def send_dm(self, user_id: int, *, content: str | None, embed: dict[str, object] | None, nonce: str) -> int:
@@ -33,7 +34,9 @@ class AlertTransport(Protocol):
 
     async def unarchive_thread(self, thread_id: int) -> None: ...
 
-    async def edit_embed(self, channel_id: int, message_id: int, embed: dict[str, object]) -> None: ...
+    async def edit_embeds(self, channel_id: int, message_id: int, embeds: Sequence[dict[str, object]]) -> None:
+        """Replace a message's embeds (all of them: pass every one it should keep)."""
+        ...
 
     async def is_member(self, guild_id: int, user_id: int) -> bool | None:
         """Whether the user is still in the server; None when Discord could not say."""

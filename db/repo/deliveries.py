@@ -137,6 +137,8 @@ async def claim_due(
 
     At most ``per_channel`` rows per channel (Discord lets a channel take about five
     messages per five seconds), so a backlog in one channel never starves the others.
+    Channels come in the order of their oldest due row, each with all of its rows, so
+    alerts due in one channel at once are claimed together (they may share a message).
     """
     paused = select(ChannelState.channel_id).where(ChannelState.paused.is_(True))
     skipped = [Delivery.channel_id.not_in(list(busy_channels))] if busy_channels else []
@@ -144,6 +146,7 @@ async def claim_due(
         select(
             Delivery.id,
             func.row_number().over(partition_by=Delivery.channel_id, order_by=Delivery.id).label("rank"),
+            func.min(Delivery.id).over(partition_by=Delivery.channel_id).label("first"),
         )
         .where(
             Delivery.status == "pending",
@@ -156,13 +159,18 @@ async def claim_due(
     )
     stmt = (
         select(Delivery)
-        .where(Delivery.id.in_(select(due.c.id).where(due.c.rank <= per_channel)))
-        .order_by(Delivery.id)
-        .limit(limit)
+        .join(due, due.c.id == Delivery.id)
+        .where(due.c.rank <= per_channel)
+        .order_by(due.c.first, Delivery.id)
+        .limit(limit + 1)
     )
     if is_postgres(session):
-        stmt = stmt.with_for_update(skip_locked=True)
+        stmt = stmt.with_for_update(skip_locked=True, of=Delivery)
     rows = list(await session.scalars(stmt))
+    if len(rows) > limit:  # one row more than asked, to see whether the limit cut a channel
+        beyond = rows.pop()
+        if rows[-1].channel_id == beyond.channel_id != rows[0].channel_id:
+            rows = [row for row in rows if row.channel_id != beyond.channel_id]  # whole, next time
     for row in rows:
         row.claimed_by, row.lease_until = worker, now + lease
         row.attempts += 1
@@ -394,3 +402,14 @@ async def held_count(session: AsyncSession, guild_id: int | None = None) -> int:
 async def last_alert_at(session: AsyncSession, guild_id: int) -> datetime | None:
     stmt = select(func.max(ChannelState.last_alert_at)).where(ChannelState.guild_id == guild_id)
     return await session.scalar(stmt)
+
+
+async def alerts_in_message(session: AsyncSession, channel_id: int, message_id: int) -> list[Delivery]:
+    """The alerts one message carries, in the order of its embeds."""
+    return list(
+        await session.scalars(
+            select(Delivery)
+            .where(Delivery.message_id == message_id, Delivery.channel_id == channel_id, Delivery.sent_as == "alert")
+            .order_by(Delivery.id)
+        )
+    )

@@ -102,3 +102,23 @@ async def claim_footer(session: AsyncSession, story: ChannelStory) -> bool:
         .values(footer_count=story.article_count)
     )
     return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+
+async def stories_of_root(session: AsyncSession, channel_id: int, root_message_id: int) -> list[ChannelStory]:
+    """The stories whose first alert is in this message (several when it was a bundle)."""
+    return list(
+        await session.scalars(
+            select(ChannelStory).where(
+                ChannelStory.channel_id == channel_id, ChannelStory.root_message_id == root_message_id
+            )
+        )
+    )
+
+
+async def set_root_thread(session: AsyncSession, channel_id: int, root_message_id: int, thread_id: int) -> None:
+    """A message has one thread: every story first alerted in it gathers coverage there."""
+    await session.execute(
+        update(CHANNEL_STORIES)
+        .where(CHANNEL_STORIES.c.channel_id == channel_id, CHANNEL_STORIES.c.root_message_id == root_message_id)
+        .values(thread_id=thread_id)
+    )

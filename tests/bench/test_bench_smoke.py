@@ -42,11 +42,13 @@ async def test_polling_phases_poll_every_feed_once_with_the_expected_outcome(
     assert {t["target"] for t in result["targets"]}  # targets are evaluated, met or not
 
 
-async def test_delivery_drain_loses_and_duplicates_nothing(tmp_path: Path) -> None:
-    result = await delivery.run_async(20, tmp_path)
+@pytest.mark.parametrize(("bundle_max", "messages"), [(1, 300), (5, 100)])
+async def test_delivery_drain_loses_and_duplicates_nothing(tmp_path: Path, bundle_max: int, messages: int) -> None:
+    # 3 articles to each of the 100 channels: one message each, or one message a channel.
+    result = await delivery.run_async(300, tmp_path, bundle_max=bundle_max)
     proof = result["proof"]
 
-    assert proof["statuses"] == {"sent": 20}
-    assert proof["messages"] == 20
+    assert proof["statuses"] == {"sent": 300}
+    assert proof["messages"] == messages
     assert (proof["lost"], proof["duplicated"], proof["unexpected"]) == (0, 0, 0)
     assert proof["ok"]

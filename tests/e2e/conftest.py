@@ -66,3 +66,8 @@ async def start_bot(emulator: DiscordEmulator, tmp_path: Path) -> AsyncIterator[
     for process in processes:
         if process.proc is not None and process.proc.returncode is None:
             await process.kill()
+
+
+def alerts_in(emulator: DiscordEmulator, channel_id: int) -> int:
+    """Articles posted in a channel: one embed each (alerts due together share a message)."""
+    return sum(len(message.get("embeds") or []) for message in emulator.messages(channel_id))

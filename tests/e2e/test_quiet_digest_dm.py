@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from tests.e2e.conftest import BotFactory
+from tests.e2e.conftest import BotFactory, alerts_in
 from tests.emulator import DiscordEmulator
 from tests.support.feed_server import FeedItem, FeedServer
 
@@ -68,7 +68,7 @@ async def test_quiet_hours_hold_pings_and_a_daily_digest_arrives(
     assert "daily digest" in daily.text()
 
     feeds.set_feed("f.xml", [item(1, "Emmys: the nominations are in"), item(2, "Emmys host announced")])
-    await emulator.wait_for(lambda: len(emulator.messages(guild.news_channel_id)) == 2, timeout=30)
+    await emulator.wait_for(lambda: alerts_in(emulator, guild.news_channel_id) == 2, timeout=30)
     posted = emulator.messages(guild.news_channel_id)
     assert all(not m.get("content") for m in posted)  # alerts during quiet hours ping nobody
     assert emulator.messages(guild.general_channel_id) == []  # bob's follow waits for the digest
@@ -82,7 +82,7 @@ async def test_quiet_hours_hold_pings_and_a_daily_digest_arrives(
     assert [int(u) for u in emulator.allowed_mentions(int(digest["id"]))["users"]] == [bob]  # type: ignore[index]
 
     # When quiet hours end, one message pings the members held back.
-    await emulator.wait_for(lambda: len(emulator.messages(guild.news_channel_id)) == 3, timeout=200)
-    gathered = emulator.messages(guild.news_channel_id)[2]
+    await emulator.wait_for(lambda: len(emulator.messages(guild.news_channel_id)) == len(posted) + 1, timeout=200)
+    gathered = emulator.messages(guild.news_channel_id)[-1]
     assert f"<@{alice}>" in gathered["content"] and "2 alerts" in gathered["content"]
     assert [int(u) for u in emulator.allowed_mentions(int(gathered["id"]))["users"]] == [alice]  # type: ignore[index]

@@ -1,4 +1,7 @@
-"""story footer count: first-alert footers are brought up to date after the queue
+"""story footer count and alerts by message
+
+First-alert footers are brought up to date after the queue (footer_count), and one
+message may carry several alerts (ix_deliveries_message finds them).
 
 Revision ID: 0006
 Revises: 0005
@@ -25,11 +28,15 @@ def upgrade() -> None:
             sqlite_where=sa.text("footer_count < article_count"),
             postgresql_where=sa.text("footer_count < article_count"),
         )
+    with op.batch_alter_table("deliveries", schema=None) as batch_op:
+        batch_op.create_index("ix_deliveries_message", ["message_id"], unique=False)
     # Until now every thread post updated the footer at once: existing footers are current.
     op.execute("UPDATE channel_stories SET footer_count = article_count")
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("deliveries", schema=None) as batch_op:
+        batch_op.drop_index("ix_deliveries_message")
     with op.batch_alter_table("channel_stories", schema=None) as batch_op:
         batch_op.drop_index("ix_channel_stories_stale_footer")
         batch_op.drop_column("footer_count")

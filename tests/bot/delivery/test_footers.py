@@ -58,14 +58,16 @@ async def client(emulator: DiscordEmulator) -> AsyncIterator[discord.Client]:
         await bot.close()
 
 
-async def queue_story(sessions: SessionFactory, guild: StandardGuild, coverage: list[tuple[str, str]]) -> None:
+async def queue_story(
+    sessions: SessionFactory, guild: StandardGuild, coverage: list[tuple[str, str]], story_id: str = WEDDING
+) -> None:
     """One article per (outlet, title), all of one story, each queued for #news."""
     now = datetime.now(UTC)
     rows = [
         dataclasses.replace(
-            item_row(f"g:wedding-{n}", title, published=now - timedelta(minutes=10 - n), link=f"https://e.test/{n}"),
+            item_row(f"g:{title}", title, published=now - timedelta(minutes=10 - n), link=f"https://e.test/{title}"),
             source_name=outlet,
-            story_id=WEDDING,
+            story_id=story_id,
         )
         for n, (outlet, title) in enumerate(coverage)
     ]
@@ -101,10 +103,10 @@ def send_context(sessions: SessionFactory, client: discord.Client) -> SendContex
     )
 
 
-def footer_of(emulator: DiscordEmulator, message_id: int) -> str:
+def footer_of(emulator: DiscordEmulator, message_id: int, embed: int = 0) -> str:
     message = emulator.message(message_id)
     assert message is not None
-    return str(message["embeds"][0]["footer"]["text"])
+    return str(message["embeds"][embed]["footer"]["text"])
 
 
 async def test_the_first_alert_catches_up_with_its_thread_once_after_the_queue(
@@ -153,6 +155,34 @@ async def test_footers_wait_while_alerts_are_queued(
     ctx.queued.clear()  # the drain took them
     assert await refresh_story_footers(ctx) == 1
     assert footer_of(emulator, int(root["id"])).endswith("+2 outlets: Page Six, E! News")
+
+
+async def test_stories_first_alerted_in_one_message_share_its_thread_and_its_edit(
+    sessions: SessionFactory, emulator: DiscordEmulator, client: discord.Client
+) -> None:
+    guild = emulator.standard_guild()
+    await queue_story(sessions, guild, [("Us Weekly", "Kim and Kanye marry in Florence")])
+    await queue_story(sessions, guild, [("Vogue", "Kim Kardashian launches a fragrance")], story_id="story-perfume")
+    ctx = send_context(sessions, client)
+    await deliver_due(ctx)
+    [root] = emulator.messages(guild.news_channel_id)  # both first alerts, one message
+    assert len(root["embeds"]) == 2
+
+    await queue_story(sessions, guild, [("Page Six", "Inside Kim and Kanye's Florence wedding")])
+    await queue_story(sessions, guild, [("Allure", "Kim's fragrance sells out")], story_id="story-perfume")
+    start = emulator.mark()
+    assert await deliver_due(ctx) == 2
+    thread_id = int(root["id"])
+    assert [m["embeds"][0]["title"] for m in emulator.messages(thread_id)] == [
+        "Inside Kim and Kanye's Florence wedding",
+        "Kim's fragrance sells out",
+    ]
+    requests = emulator.requests[start:]
+    assert sum(1 for r in requests if r.method == "POST" and r.path.endswith("/threads")) == 1
+    edits = [r for r in requests if r.method == "PATCH" and r.path.endswith(f"/messages/{root['id']}")]
+    assert len(edits) == 1 and len(edits[0].json["embeds"]) == 2  # one edit redraws both
+    assert footer_of(emulator, int(root["id"]), 0).endswith("+1 outlet: Page Six")
+    assert footer_of(emulator, int(root["id"]), 1).endswith("+1 outlet: Allure")
 
 
 def test_footer_names_new_outlets_or_counts_the_threads_articles() -> None:

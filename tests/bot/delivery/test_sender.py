@@ -4,7 +4,7 @@ over discord.py and DiscordTransport, on both database backends."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 
 import discord
@@ -16,7 +16,7 @@ from bench.common import load_headlines
 from bench.emulator import EmulatedGuild, EmulatorProcess
 from bench.latest import article_rows
 from bot.delivery.context import SendContext
-from bot.delivery.render import nonce_for
+from bot.delivery.render import bundle_nonce, nonce_for
 from bot.delivery.sender import PolicyReader, deliver_due
 from bot.discord_transport import DiscordTransport
 from bot.settings import AlertSettings
@@ -53,8 +53,15 @@ async def client(emulator: EmulatorProcess) -> AsyncIterator[discord.Client]:
         await bot.close()
 
 
-async def queue(sessions: SessionFactory, guild: EmulatedGuild, channel_id: int, articles: range) -> list[int]:
-    """Store ``articles`` (indexes into the headlines) and queue one alert each; their ids."""
+async def queue(
+    sessions: SessionFactory,
+    guild: EmulatedGuild,
+    channel_id: int,
+    articles: range,
+    users: Callable[[int], list[int]] | None = None,
+) -> list[int]:
+    """Store ``articles`` (indexes into the headlines) and queue one alert each, for the
+    server's first member or ``users(article)``; their ids."""
     now = datetime.now(UTC)
     async with sessions.begin() as session:
         feed = await feed_repo.get_or_create_feed(
@@ -69,10 +76,10 @@ async def queue(sessions: SessionFactory, guild: EmulatedGuild, channel_id: int,
                 guild_id=guild.guild_id,
                 channel_id=channel_id,
                 article_identity=row.article_key or f"item:{item_id}",
-                user_ids=guild.member_ids[:1],
+                user_ids=tuple(users(n) if users else guild.member_ids[:1]),
                 queries=("news",),
             )
-            for item_id, row in stored
+            for n, (item_id, row) in zip(articles, stored, strict=True)
         ]
         await delivery_repo.enqueue(session, new, now=now)
         ids = await session.scalars(
@@ -107,7 +114,7 @@ async def test_a_rate_limited_channel_does_not_hold_back_another_channels_alert(
         sessions=sessions,
         transport=DiscordTransport(client),
         worker_id="test-sender",
-        alerts=AlertSettings(max_per_window=10**6, story_mode="separate"),
+        alerts=AlertSettings(max_per_window=10**6, story_mode="separate", bundle_max=1),
         lease=timedelta(seconds=60),
     )
     drain = asyncio.create_task(deliver_due(ctx))
@@ -123,6 +130,33 @@ async def test_a_rate_limited_channel_does_not_hold_back_another_channels_alert(
     # channel had used up its window, went out before that channel's 6th message could.
     sixth = sorted(in_busy.values())[5]
     assert in_other[nonce_for(late, 0)] < sixth
+
+
+async def test_alerts_due_together_in_a_channel_go_out_as_one_message_each_member_pinged_once(
+    sessions: SessionFactory, emulator: EmulatorProcess, client: discord.Client
+) -> None:
+    guild = emulator.guilds[1]
+    channel = guild.channel_ids[0]
+    first, second = guild.member_ids[:2]
+    # Seven alerts due at once; the second member follows every other article.
+    ids = await queue(sessions, guild, channel, range(100, 107), lambda n: [first] + ([second] if n % 2 else []))
+    ctx = SendContext(
+        sessions=sessions,
+        transport=DiscordTransport(client),
+        worker_id="test-bundles",
+        alerts=AlertSettings(max_per_window=10**6, story_mode="separate", bundle_max=5),
+    )
+    assert await deliver_due(ctx) == 7
+
+    page = sorted(await client.http.logs_from(channel, 100), key=lambda m: int(m["id"]))
+    titles = [h.title for h in load_headlines()[100:107]]
+    assert [[e["title"] for e in m["embeds"]] for m in page] == [titles[:5], titles[5:]]
+    assert [m["content"] for m in page] == [f"<@{first}> <@{second}>"] * 2  # once each, not per alert
+    assert [m["nonce"] for m in page] == [bundle_nonce(ids[:5]), bundle_nonce(ids[5:])]
+    async with sessions() as session:
+        rows = list(await session.scalars(select(Delivery).where(Delivery.id.in_(ids)).order_by(Delivery.id)))
+    assert [r.status for r in rows] == ["sent"] * 7
+    assert [r.message_id for r in rows] == [int(page[0]["id"])] * 5 + [int(page[1]["id"])] * 2
 
 
 async def test_a_drain_reads_a_servers_policy_once_while_it_is_fresh(sessions: SessionFactory) -> None:

@@ -115,6 +115,24 @@ async def test_claims_are_fair_across_channels(sessions: SessionFactory) -> None
     assert per_channel == {10: 5, 11: 2}  # a backlog in one channel does not starve the other
 
 
+async def test_a_claim_takes_whole_channels_in_the_order_of_their_oldest_row(sessions: SessionFactory) -> None:
+    item_id = await make_item(sessions)
+    # Queued as polls queue them: each article to every channel, so channels interleave.
+    rows = [new(item_id, channel, f"https://a.test/{n}") for n in range(4) for channel in (10, 11, 12)]
+    async with sessions.begin() as s:
+        await repo.enqueue(s, rows, now=NOW)
+    async with sessions.begin() as s:
+        claimed = await repo.claim_due(s, now=NOW, worker="a", lease=timedelta(seconds=30), limit=6)
+    # Not the 6 oldest rows (2 per channel): each channel's due rows together, so what is
+    # due in a channel at once can go out as one message; channel 11, cut short by the
+    # limit, is left whole for the next claim.
+    assert [r.channel_id for r in claimed] == [10, 10, 10, 10]
+    assert [r.article_identity for r in claimed] == [f"https://a.test/{n}" for n in range(4)]
+    async with sessions.begin() as s:
+        claimed = await repo.claim_due(s, now=NOW, worker="b", lease=timedelta(seconds=30), limit=8)
+    assert [r.channel_id for r in claimed] == [11, 11, 11, 11, 12, 12, 12, 12]
+
+
 async def test_groups_are_counted_apart_and_the_earlier_group_queues_a_shared_article(
     sessions: SessionFactory,
 ) -> None:
