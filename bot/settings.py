@@ -298,7 +298,8 @@ def _validate(settings: Settings) -> None:
     _check_positive(settings.alerts.max_per_window, "alerts.max_per_window")
     if not 1 <= settings.alerts.bundle_max <= EMBEDS_PER_MESSAGE:
         raise ConfigError(
-            f"'alerts.bundle_max' must be between 1 and {EMBEDS_PER_MESSAGE} (Discord's embeds per message)"
+            f"'alerts.bundle_max' must be between 1 and {EMBEDS_PER_MESSAGE} (Discord's embeds per message), "
+            f"not {settings.alerts.bundle_max!r}"
         )
     _check_positive(settings.alerts.window_seconds, "alerts.window_seconds")
     _check_positive(settings.follows.max_per_member, "follows.max_per_member")

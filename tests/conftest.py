@@ -12,6 +12,7 @@ from sqlalchemy.engine import make_url
 
 from db.engine import SessionFactory, make_engine, make_session_factory
 from db.migrate import upgrade
+from tests.emulator import DiscordEmulator
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
@@ -85,3 +86,14 @@ async def sessions(database_url: str) -> AsyncIterator[SessionFactory]:
         yield make_session_factory(engine)
     finally:
         await engine.dispose()
+
+
+@pytest.fixture
+async def emulator() -> AsyncIterator[DiscordEmulator]:
+    """The in-process Discord emulator (some modules use an out-of-process one instead)."""
+    emu = DiscordEmulator(token="test-token")
+    await emu.start()
+    try:
+        yield emu
+    finally:
+        await emu.stop()

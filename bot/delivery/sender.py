@@ -6,7 +6,9 @@ its nonce window. The row is marked sent, with the message id, right after the s
 
 Per row, in order: later coverage of a story already alerted in the channel goes into
 the story's thread without a new ping; otherwise the channel's flood cap decides
-between a normal alert and holding the row for the window's one summary message.
+between a normal alert and holding the row for the window's one summary message. New
+alerts due in a channel together share one message (a bundle, up to ``bundle_max``),
+whose nonce comes from all of its rows' ids.
 """
 
 from __future__ import annotations
@@ -295,9 +297,11 @@ async def _extend_bundle(
         if await _open_story(session, row, item, policy, now) is not None:
             break
         admitted, extended = window.admit(now, policy)
+        if not admitted:
+            break
         alert = _alert(row, item, feed_name)
         length += embed_length(alert.embed)
-        if not admitted or length > EMBED_TOTAL_LIMIT:
+        if length > EMBED_TOTAL_LIMIT:
             break
         bundle.append(alert)
         stories.add(item.story_id)

@@ -64,6 +64,8 @@ def test_environment_overrides() -> None:
             r"unknown key 'feeds.urll' \(line 7\)",
         ),
         ('[alerts]\nstory_mode = "threads"\n', "story_mode"),
+        ("[alerts]\nbundle_max = 11\n", r"'alerts.bundle_max' must be between 1 and 10 .*not 11"),
+        ("[alerts]\nbundle_max = 0\n", r"'alerts.bundle_max' must be between 1 and 10"),
         ('[logging]\njson = "yes"\n', r"'logging.json' must be true or false"),
         ('[search_feeds]\ntemplate = "https://x/?q="\n', r"\{query\}"),
         ("[polling\n", "not valid TOML"),

@@ -16,16 +16,6 @@ SHARED_FEEDS = REPO.parent / "shared" / "feeds"
 
 
 @pytest.fixture
-async def emulator() -> AsyncIterator[DiscordEmulator]:
-    emu = DiscordEmulator(token="test-token")
-    await emu.start()
-    try:
-        yield emu
-    finally:
-        await emu.stop()
-
-
-@pytest.fixture
 async def feeds() -> AsyncIterator[FeedServer]:
     server = FeedServer(SHARED_FEEDS if SHARED_FEEDS.is_dir() else None)
     await server.start()

@@ -9,7 +9,6 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import discord
-import discord.http
 import pytest
 
 from bot.delivery.context import SendContext
@@ -24,6 +23,7 @@ from db.repo import items as item_repo
 from db.repo import stories as story_repo
 from tests.emulator import DiscordEmulator
 from tests.emulator.models import StandardGuild
+from tests.support.discord_client import logged_in_client
 from tests.support.item_rows import item_row
 
 WEDDING = "story-wedding"
@@ -37,25 +37,9 @@ COVERAGE = [
 
 
 @pytest.fixture
-async def emulator() -> AsyncIterator[DiscordEmulator]:
-    emu = DiscordEmulator(token="test-token")
-    await emu.start()
-    try:
-        yield emu
-    finally:
-        await emu.stop()
-
-
-@pytest.fixture
 async def client(emulator: DiscordEmulator) -> AsyncIterator[discord.Client]:
-    discord.http.Route.BASE = emulator.api_base
-    discord.VoiceClient.warn_nacl = False
-    bot = discord.Client(intents=discord.Intents.none(), max_ratelimit_timeout=30.0)
-    await bot.login(emulator.token)
-    try:
+    async with logged_in_client(emulator.api_base, emulator.token) as bot:
         yield bot
-    finally:
-        await bot.close()
 
 
 async def queue_story(

@@ -8,7 +8,6 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 
 import discord
-import discord.http
 import pytest
 from sqlalchemy import select
 
@@ -26,6 +25,7 @@ from db.repo import deliveries as delivery_repo
 from db.repo import feeds as feed_repo
 from db.repo import guild_settings as guild_repo
 from db.repo import items as item_repo
+from tests.support.discord_client import logged_in_client
 
 # Discord lets a channel take 5 messages per 5 s; the 6th waits for the window to pass.
 BURST = 7
@@ -43,14 +43,8 @@ def emulator() -> Iterator[EmulatorProcess]:
 
 @pytest.fixture
 async def client(emulator: EmulatorProcess) -> AsyncIterator[discord.Client]:
-    discord.http.Route.BASE = emulator.api_base
-    discord.VoiceClient.warn_nacl = False
-    bot = discord.Client(intents=discord.Intents.none(), max_ratelimit_timeout=30.0)
-    await bot.login(emulator.token)
-    try:
+    async with logged_in_client(emulator.api_base, emulator.token) as bot:
         yield bot
-    finally:
-        await bot.close()
 
 
 async def queue(
