@@ -197,6 +197,7 @@ class EffectiveSettings:
     timezone: str
     search_feeds: bool
     allowed_channel_ids: list[int]
+    bundle_max: int  # 1: every alert its own message
 
 
 async def effective_settings(sessions: SessionFactory, settings: Settings, *, guild_id: int) -> EffectiveSettings:
@@ -215,6 +216,7 @@ async def effective_settings(sessions: SessionFactory, settings: Settings, *, gu
         timezone=pick(row and row.timezone, alerts.timezone),
         search_feeds=pick(row and row.search_feeds, settings.search_feeds.enabled),
         allowed_channel_ids=[int(c) for c in (row.allowed_channel_ids or "").split()] if row else [],
+        bundle_max=1 if row and row.bundle_alerts is False else alerts.bundle_max,
     )
 
 

@@ -199,6 +199,7 @@ class AdminCog(commands.Cog):
         quiet_hours='Ping nobody between these times, e.g. 23:00-07:00 ("off" to clear)',
         timezone="The server's time zone, e.g. Europe/Paris",
         search_feeds="Also search the whole news for each follow",
+        bundle_alerts="Alerts arriving in a channel together share one message (off: one message each)",
         follow_channel="Allow (or stop allowing) follows in this channel; none listed: every channel",
     )
     @app_commands.guild_only()
@@ -214,6 +215,7 @@ class AdminCog(commands.Cog):
         timezone: app_commands.Range[str, 1, 64] | None = None,
         search_feeds: bool | None = None,
         follow_channel: discord.TextChannel | None = None,
+        bundle_alerts: bool | None = None,
     ) -> None:
         assert interaction.guild_id is not None
         changing = any(
@@ -226,6 +228,7 @@ class AdminCog(commands.Cog):
                 timezone,
                 search_feeds,
                 follow_channel,
+                bundle_alerts,
             )
         )
         if changing:
@@ -239,6 +242,7 @@ class AdminCog(commands.Cog):
             quiet_hours=quiet_hours,
             timezone=timezone,
             search_feeds=search_feeds,
+            bundle_alerts=bundle_alerts,
         )
         if follow_channel is not None:
             await admin_service.toggle_allowed_channel(

@@ -80,6 +80,8 @@ def settings_text(current: EffectiveSettings) -> str:
             f"Flood cap: {current.max_per_window} alerts per {current.window_seconds / 60:g} min per channel",
             f"Quiet hours: {current.quiet_hours or 'off'} ({current.timezone})",
             f"Search feeds: {'on' if current.search_feeds else 'off'}",
+            "Alerts arriving together: "
+            + (f"one message, up to {current.bundle_max}" if current.bundle_max > 1 else "one message each"),
             f"Follows allowed in: {channels}",
         ]
     )

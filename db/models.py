@@ -279,6 +279,7 @@ class GuildSettings(Base):
     quiet_hours: Mapped[str | None] = mapped_column(String(20))
     timezone: Mapped[str | None] = mapped_column(String(64))
     search_feeds: Mapped[bool | None] = mapped_column(Boolean)
+    bundle_alerts: Mapped[bool | None] = mapped_column(Boolean)
     allowed_channel_ids: Mapped[str | None] = mapped_column(Text)  # space-separated; None: all
 
 

@@ -14,6 +14,7 @@ class AlertPolicy:
     window: timedelta
     quiet_hours: str = ""  # "23:00-07:00"; empty: none
     timezone: str = "UTC"
+    bundle_max: int = 5  # new alerts due together in one message; 1: one message each
 
 
 @dataclass(frozen=True)

@@ -65,6 +65,7 @@ async def policy_for(ctx: SendContext, guild_id: int) -> AlertPolicy:
         window=timedelta(seconds=(row.window_seconds if row and row.window_seconds else defaults.window_seconds)),
         quiet_hours=(row.quiet_hours if row and row.quiet_hours is not None else defaults.quiet_hours),
         timezone=(row.timezone if row and row.timezone else defaults.timezone),
+        bundle_max=(1 if row and row.bundle_alerts is False else defaults.bundle_max),
     )
 
 
@@ -251,7 +252,7 @@ async def _deliver_next(
             admitted, window = window.admit(now, policy)
             if admitted:
                 bundle.append(_alert(row, item, feed_name))
-                window = await _extend_bundle(session, ctx, bundle, rows[1:], articles, policy, window, now)
+                window = await _extend_bundle(session, bundle, rows[1:], articles, policy, window, now)
     if story is not None:
         return 1, *_tally([await _deliver_in_thread(ctx, row, item, feed_name, story, policy)])
     if not bundle:  # over the channel's flood cap: it waits for the window's summary
@@ -274,7 +275,6 @@ async def _open_story(
 
 async def _extend_bundle(
     session: AsyncSession,
-    ctx: SendContext,
     bundle: list[_Alert],
     following: list[Delivery],
     articles: dict[int, tuple[Item, str]],
@@ -287,7 +287,7 @@ async def _extend_bundle(
     flood cap), so the channel's order is kept. Returns the flood window after them."""
     stories = {bundle[0].item.story_id}
     length = embed_length(bundle[0].embed)
-    for row in following[: ctx.alerts.bundle_max - 1]:
+    for row in following[: policy.bundle_max - 1]:
         found = articles.get(row.item_id)
         if row.kind == "dm" or found is None:
             break

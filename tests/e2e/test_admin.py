@@ -157,6 +157,7 @@ async def test_settings_show_and_change(emulator: DiscordEmulator, feeds: FeedSe
     await start_bot(feeds=[("F", feeds.set_feed("f.xml", []))])
     shown = await run(emulator, guild, guild.owner_id, "settings")
     assert "Story mode: `thread`" in shown.text()
+    assert "Alerts arriving together: one message, up to 5" in shown.text()
     changed = await run(
         emulator,
         guild,
@@ -167,10 +168,12 @@ async def test_settings_show_and_change(emulator: DiscordEmulator, feeds: FeedSe
             "quiet_hours": "23:00-07:00",
             "timezone": "Europe/Paris",
             "follow_channel": guild.news_channel_id,
+            "bundle_alerts": False,
         },
     )
     text = changed.text()
     assert "Saved" in text and "`separate`" in text and "23:00-07:00 (Europe/Paris)" in text
+    assert "Alerts arriving together: one message each" in text
     bad = await run(emulator, guild, guild.owner_id, "settings", {"timezone": "Mars/Olympus"})
     assert "Unknown time zone" in bad.text()
     # Follows are now only allowed in #news.

@@ -153,6 +153,27 @@ async def test_alerts_due_together_in_a_channel_go_out_as_one_message_each_membe
     assert [r.message_id for r in rows] == [int(page[0]["id"])] * 5 + [int(page[1]["id"])] * 2
 
 
+async def test_a_server_that_turned_bundling_off_gets_one_message_per_alert(
+    sessions: SessionFactory, emulator: EmulatorProcess, client: discord.Client
+) -> None:
+    guild = emulator.guilds[1]
+    channel = guild.channel_ids[1]
+    async with sessions.begin() as session:  # /settings bundle_alerts:false
+        await guild_repo.update_settings(session, guild.guild_id, bundle_alerts=False)
+    ids = await queue(sessions, guild, channel, range(200, 203))
+    ctx = SendContext(
+        sessions=sessions,
+        transport=DiscordTransport(client),
+        worker_id="test-unbundled",
+        alerts=AlertSettings(max_per_window=10**6, story_mode="separate", bundle_max=5),
+    )
+    assert await deliver_due(ctx) == 3
+
+    page = sorted(await client.http.logs_from(channel, 100), key=lambda m: int(m["id"]))
+    assert [len(m["embeds"]) for m in page] == [1, 1, 1]
+    assert [m["nonce"] for m in page] == [nonce_for(i) for i in ids]
+
+
 async def test_a_drain_reads_a_servers_policy_once_while_it_is_fresh(sessions: SessionFactory) -> None:
     guild_id = 4242
     async with sessions.begin() as session:
