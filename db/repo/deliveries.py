@@ -142,25 +142,27 @@ async def claim_due(
     """
     paused = select(ChannelState.channel_id).where(ChannelState.paused.is_(True))
     skipped = [Delivery.channel_id.not_in(list(busy_channels))] if busy_channels else []
+    claimable = (
+        Delivery.status == "pending",
+        Delivery.next_attempt_at <= now,
+        or_(Delivery.lease_until.is_(None), Delivery.lease_until < now),
+    )
     due = (
         select(
             Delivery.id,
             func.row_number().over(partition_by=Delivery.channel_id, order_by=Delivery.id).label("rank"),
             func.min(Delivery.id).over(partition_by=Delivery.channel_id).label("first"),
         )
-        .where(
-            Delivery.status == "pending",
-            Delivery.next_attempt_at <= now,
-            or_(Delivery.lease_until.is_(None), Delivery.lease_until < now),
-            Delivery.channel_id.not_in(paused),
-            *skipped,
-        )
+        .where(*claimable, Delivery.channel_id.not_in(paused), *skipped)
         .subquery()
     )
     stmt = (
         select(Delivery)
         .join(due, due.c.id == Delivery.id)
-        .where(due.c.rank <= per_channel)
+        # Again on the locked rows themselves: a row another worker claimed and committed
+        # after this statement's snapshot is re-read when it is locked (PostgreSQL re-checks
+        # these conditions then, not the subquery's), so it is not claimed twice.
+        .where(due.c.rank <= per_channel, *claimable)
         .order_by(due.c.first, Delivery.id)
         .limit(limit + 1)
     )

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -173,3 +174,25 @@ async def test_a_queued_row_holds_exactly_what_was_given(sessions: SessionFactor
     assert row.queries == 'beyoncé "live"\nkim kanye'
     assert (row.kind, row.status, row.attempts) == ("dm", "pending", 1)
     assert row.next_attempt_at == NOW and row.created_at == NOW
+
+
+async def test_concurrent_claims_never_take_a_row_twice(sessions: SessionFactory) -> None:
+    """Workers claiming at once (PostgreSQL: row locks, SKIP LOCKED) each get rows nobody
+    else holds, even when one commits its claim while another's statement is running."""
+    item_id = await make_item(sessions)
+    rows = [new(item_id, channel, f"https://a.test/{n}") for n in range(10) for channel in range(100, 160)]
+    async with sessions.begin() as s:
+        await repo.enqueue(s, rows, now=NOW)
+    taken: list[int] = []
+
+    async def worker(name: str) -> None:
+        while True:
+            async with sessions.begin() as s:
+                claimed = await repo.claim_due(s, now=NOW, worker=name, lease=timedelta(minutes=5), limit=20)
+            if not claimed:
+                return
+            taken.extend(row.id for row in claimed)
+
+    await asyncio.gather(*(worker(f"w{n}") for n in range(6)))
+    assert len(taken) == len(rows)
+    assert len(set(taken)) == len(taken), "a row was claimed by two workers"

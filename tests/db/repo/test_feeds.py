@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
@@ -121,3 +122,19 @@ async def test_both_ways_of_writing_outcomes_store_the_same_values(sessions: Ses
         assert getattr(one, column) == getattr(other, column) == values[column], column
     assert one.next_poll_at.tzinfo is not None and (one.claimed_by, one.lease_until) == (None, None)
     assert (await feed(sessions, ids[2])).url == "http://moved.test/2"
+
+
+async def test_concurrent_claims_never_take_a_feed_twice(sessions: SessionFactory) -> None:
+    ids = await add_feeds(sessions, 400)
+    taken: list[int] = []
+
+    async def worker(name: str) -> None:
+        while True:
+            async with sessions.begin() as s:
+                claimed = await repo.claim_due_feeds(s, now=NOW, worker=name, lease=LEASE, limit=15)
+            if not claimed:
+                return
+            taken.extend(f.id for f in claimed)
+
+    await asyncio.gather(*(worker(f"w{n}") for n in range(6)))
+    assert sorted(taken) == sorted(ids), "a feed was claimed by two workers, or by none"
