@@ -11,6 +11,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.clock import utcnow
+from bot.delivery.policy import policy_of
 from bot.errors import AdminError, FeedError, FeedParseError, LimitExceeded
 from bot.feeds.model import ParsedFeed
 from bot.feeds.parser import parse_feed
@@ -203,20 +204,16 @@ class EffectiveSettings:
 async def effective_settings(sessions: SessionFactory, settings: Settings, *, guild_id: int) -> EffectiveSettings:
     async with sessions() as session:
         row = await guild_repo.get(session, guild_id)
-    alerts = settings.alerts
-
-    def pick(value: Any, default: Any) -> Any:
-        return default if value is None else value
-
+    policy = policy_of(row, settings.alerts)  # what the sender applies, shown as is
     return EffectiveSettings(
-        story_mode=pick(row and row.story_mode, alerts.story_mode),
-        max_per_window=pick(row and row.max_per_window, alerts.max_per_window),
-        window_seconds=pick(row and row.window_seconds, alerts.window_seconds),
-        quiet_hours=pick(row and row.quiet_hours, alerts.quiet_hours),
-        timezone=pick(row and row.timezone, alerts.timezone),
-        search_feeds=pick(row and row.search_feeds, settings.search_feeds.enabled),
+        story_mode=policy.story_mode,
+        max_per_window=policy.max_per_window,
+        window_seconds=policy.window.total_seconds(),
+        quiet_hours=policy.quiet_hours,
+        timezone=policy.timezone,
+        search_feeds=settings.search_feeds.enabled if row is None or row.search_feeds is None else row.search_feeds,
         allowed_channel_ids=[int(c) for c in (row.allowed_channel_ids or "").split()] if row else [],
-        bundle_max=1 if row and row.bundle_alerts is False else alerts.bundle_max,
+        bundle_max=policy.bundle_max,
     )
 
 

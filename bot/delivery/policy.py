@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from bot.settings import AlertSettings
+from db.models import GuildSettings
+
 
 @dataclass(frozen=True)
 class AlertPolicy:
@@ -15,6 +18,19 @@ class AlertPolicy:
     quiet_hours: str = ""  # "23:00-07:00"; empty: none
     timezone: str = "UTC"
     bundle_max: int = 5  # new alerts due together in one message; 1: one message each
+
+
+def policy_of(row: GuildSettings | None, defaults: AlertSettings) -> AlertPolicy:
+    """A server's rules: what its admins set with /settings over the [alerts] defaults."""
+    return AlertPolicy(
+        story_mode=(row.story_mode if row and row.story_mode else defaults.story_mode),
+        story_window=timedelta(hours=defaults.story_window_hours),
+        max_per_window=(row.max_per_window if row and row.max_per_window else defaults.max_per_window),
+        window=timedelta(seconds=(row.window_seconds if row and row.window_seconds else defaults.window_seconds)),
+        quiet_hours=(row.quiet_hours if row and row.quiet_hours is not None else defaults.quiet_hours),
+        timezone=(row.timezone if row and row.timezone else defaults.timezone),
+        bundle_max=(1 if row and row.bundle_alerts is False else defaults.bundle_max),
+    )
 
 
 @dataclass(frozen=True)

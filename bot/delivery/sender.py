@@ -27,7 +27,7 @@ from bot.delivery.context import SendContext
 from bot.delivery.decide import backoff, decide_failure
 from bot.delivery.embeds import embed_for, follow_queries
 from bot.delivery.footers import refresh_story_footers
-from bot.delivery.policy import AlertPolicy, FloodWindow, story_is_open
+from bot.delivery.policy import AlertPolicy, FloodWindow, policy_of, story_is_open
 from bot.delivery.render import (
     EMBED_TOTAL_LIMIT,
     bundle_nonce,
@@ -57,16 +57,7 @@ CLAIM_PER_CHANNEL = 5  # Discord lets a channel take about 5 messages per 5 s
 async def policy_for(ctx: SendContext, guild_id: int) -> AlertPolicy:
     async with ctx.sessions() as session:
         row = await guild_repo.get(session, guild_id)
-    defaults = ctx.alerts
-    return AlertPolicy(
-        story_mode=(row.story_mode if row and row.story_mode else defaults.story_mode),
-        story_window=timedelta(hours=defaults.story_window_hours),
-        max_per_window=(row.max_per_window if row and row.max_per_window else defaults.max_per_window),
-        window=timedelta(seconds=(row.window_seconds if row and row.window_seconds else defaults.window_seconds)),
-        quiet_hours=(row.quiet_hours if row and row.quiet_hours is not None else defaults.quiet_hours),
-        timezone=(row.timezone if row and row.timezone else defaults.timezone),
-        bundle_max=(1 if row and row.bundle_alerts is False else defaults.bundle_max),
-    )
+    return policy_of(row, ctx.alerts)
 
 
 class PolicyReader:

@@ -84,6 +84,17 @@ async def queue(
         return list(ids)
 
 
+def sender(sessions: SessionFactory, client: discord.Client, worker_id: str, *, bundle_max: int) -> SendContext:
+    """The sender over DiscordTransport: story mode separate, the flood cap out of the way."""
+    return SendContext(
+        sessions=sessions,
+        transport=DiscordTransport(client),
+        worker_id=worker_id,
+        alerts=AlertSettings(max_per_window=10**6, story_mode="separate", bundle_max=bundle_max),
+        lease=timedelta(seconds=60),
+    )
+
+
 async def history(client: discord.Client, channel_id: int) -> dict[str, int]:
     """nonce -> message id, for every message in the channel."""
     page = await client.http.logs_from(channel_id, 100)
@@ -104,13 +115,7 @@ async def test_a_rate_limited_channel_does_not_hold_back_another_channels_alert(
     guild = emulator.guilds[0]
     busy, other = guild.channel_ids
     burst = await queue(sessions, guild, busy, range(0, BURST))
-    ctx = SendContext(
-        sessions=sessions,
-        transport=DiscordTransport(client),
-        worker_id="test-sender",
-        alerts=AlertSettings(max_per_window=10**6, story_mode="separate", bundle_max=1),
-        lease=timedelta(seconds=60),
-    )
+    ctx = sender(sessions, client, "test-sender", bundle_max=1)
     drain = asyncio.create_task(deliver_due(ctx))
     await wait_for_messages(client, busy, 5)  # the busy channel has used up its window
     [late] = await queue(sessions, guild, other, range(BURST, BURST + 1))
@@ -134,12 +139,7 @@ async def test_alerts_due_together_in_a_channel_go_out_as_one_message_each_membe
     first, second = guild.member_ids[:2]
     # Seven alerts due at once; the second member follows every other article.
     ids = await queue(sessions, guild, channel, range(100, 107), lambda n: [first] + ([second] if n % 2 else []))
-    ctx = SendContext(
-        sessions=sessions,
-        transport=DiscordTransport(client),
-        worker_id="test-bundles",
-        alerts=AlertSettings(max_per_window=10**6, story_mode="separate", bundle_max=5),
-    )
+    ctx = sender(sessions, client, "test-bundles", bundle_max=5)
     assert await deliver_due(ctx) == 7
 
     page = sorted(await client.http.logs_from(channel, 100), key=lambda m: int(m["id"]))
@@ -161,12 +161,7 @@ async def test_a_server_that_turned_bundling_off_gets_one_message_per_alert(
     async with sessions.begin() as session:  # /settings bundle_alerts:false
         await guild_repo.update_settings(session, guild.guild_id, bundle_alerts=False)
     ids = await queue(sessions, guild, channel, range(200, 203))
-    ctx = SendContext(
-        sessions=sessions,
-        transport=DiscordTransport(client),
-        worker_id="test-unbundled",
-        alerts=AlertSettings(max_per_window=10**6, story_mode="separate", bundle_max=5),
-    )
+    ctx = sender(sessions, client, "test-unbundled", bundle_max=5)
     assert await deliver_due(ctx) == 3
 
     page = sorted(await client.http.logs_from(channel, 100), key=lambda m: int(m["id"]))
