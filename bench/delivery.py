@@ -136,7 +136,8 @@ async def verify(sessions: SessionFactory, client: discord.Client, channel_ids: 
         per_channel.append(len(history))
         carried = [(int(m["id"]), str(e.get("url"))) for m in history for e in m.get("embeds") or []]
         links = Counter(link for _message, link in carried)
-        lost += sum(1 for link, message in expected[channel_id].items() if (message, link) not in set(carried))
+        in_messages = set(carried)
+        lost += sum(1 for link, message in expected[channel_id].items() if (message, link) not in in_messages)
         duplicated += sum(count - 1 for count in links.values() if count > 1)
         unexpected += sum(1 for link in links if link not in expected[channel_id])
         unexpected += sum(1 for m in history if not m.get("embeds"))

@@ -48,8 +48,8 @@ async def refresh_story_footers(ctx: SendContext) -> int:
             for channel_id, message_id in dict.fromkeys((s.channel_id, s.root_message_id) for s in stale):
                 # A bundle's message carries several stories' first alerts: one edit for all.
                 stories = await story_repo.stories_of_root(session, channel_id, message_id)
-                taken = [s for s in stories if s.footer_count < s.article_count]
-                if not [s for s in taken if await story_repo.claim_footer(session, s)]:
+                stale_here = [s for s in stories if s.footer_count < s.article_count]
+                if not [s for s in stale_here if await story_repo.claim_footer(session, s)]:
                     continue  # another worker took them
                 embeds = await _message_embeds(session, channel_id, message_id, stories)
                 if embeds:
