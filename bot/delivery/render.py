@@ -21,6 +21,7 @@ AUTHOR_LIMIT = 256
 EMBED_TOTAL_LIMIT = 6000  # all of a message's embeds together
 EMBEDS_PER_MESSAGE = 10
 CONTENT_LIMIT = 2000
+THREAD_NAME_LIMIT = 100
 SNIPPET_CHARS = 350
 EMBED_COLOR = 0x2B6CB0
 
@@ -82,6 +83,21 @@ class ArticleView:
     published: datetime | None
     image: str | None
     queries: tuple[str, ...]  # the follows that matched, normalized
+
+
+def thread_name(headlines: Sequence[str]) -> str:
+    """The name of a first alert's thread: its story's headline; when the message opened
+    several stories (a bundle), which all gather there, how many and their headlines.
+    Plain text: Discord shows thread names as written (no markdown, no mentions)."""
+    titles = [t for t in (" ".join(h.split()) for h in headlines) if t]  # "": no longer stored
+    if len(headlines) <= 1:
+        return truncate(titles[0], THREAD_NAME_LIMIT) if titles else "More coverage"
+    return truncate(f"More on {len(headlines)} stories: " + " · ".join(titles), THREAD_NAME_LIMIT)
+
+
+def story_label(headline: str) -> str:
+    """The line over a post in a thread several stories share: the story it continues."""
+    return "More on: " + truncate(escape_markdown(" ".join(headline.split())), 200)
 
 
 def mention_line(user_ids: Sequence[int]) -> str:

@@ -37,7 +37,8 @@ from bot.delivery.render import (
     render_digest,
     render_summary,
     split_mentions,
-    truncate,
+    story_label,
+    thread_name,
 )
 from bot.delivery.timing import in_quiet_hours
 from bot.delivery.transport import SendFailure
@@ -396,18 +397,21 @@ async def _deliver_in_thread(
     if new_users and in_quiet_hours(ctx.clock(), policy.quiet_hours, policy.timezone):
         held, new_users = new_users, []
     embed = embed_for(item, feed_name, queries)
+    async with ctx.sessions() as session:
+        headlines = await story_repo.root_headlines(session, row.channel_id, story.root_message_id)
+    # The stories first alerted in one message (a bundle) share its thread: a post there
+    # says which story it continues.
+    shared = len(headlines) > 1 and headlines.get(story.story_id)
+    label = story_label(shared) if shared else None
     thread_id = story.thread_id
     try:
         if thread_id is None:
             thread_id = await ctx.transport.create_thread(
-                row.channel_id,
-                story.root_message_id,
-                name=truncate(item.title, 90) or "More coverage",
+                row.channel_id, story.root_message_id, name=thread_name(list(headlines.values()))
             )
-            # The stories first alerted in the same message (a bundle) share its thread.
             async with ctx.sessions.begin() as session:
                 await story_repo.set_root_thread(session, row.channel_id, story.root_message_id, thread_id)
-        message_id = await _send_to_thread(ctx, thread_id, row, embed, new_users)
+        message_id = await _send_to_thread(ctx, thread_id, row, embed, new_users, label)
     except SendFailure as failure:
         return await _handle_failure(ctx, row, failure)
     outlet = item.source_name or feed_name
@@ -435,12 +439,14 @@ async def _deliver_in_thread(
 
 
 async def _send_to_thread(
-    ctx: SendContext, thread_id: int, row: Delivery, embed: dict[str, object], users: list[int]
+    ctx: SendContext, thread_id: int, row: Delivery, embed: dict[str, object], users: list[int], label: str | None
 ) -> int:
+    content = "\n".join(line for line in (label, mention_line(users)) if line) or None
+
     async def attempt() -> int:
         return await ctx.transport.send(
             thread_id,
-            content=mention_line(users) or None,
+            content=content,
             embeds=[embed],
             user_ids=users,
             nonce=nonce_for(row.id),

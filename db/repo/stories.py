@@ -10,7 +10,7 @@ from sqlalchemy import Table, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.dialect import is_postgres
-from db.models import ChannelStory, Story
+from db.models import ChannelStory, Delivery, Item, Story
 
 CHANNEL_STORIES = cast(Table, ChannelStory.__table__)
 
@@ -122,3 +122,17 @@ async def set_root_thread(session: AsyncSession, channel_id: int, root_message_i
         .where(CHANNEL_STORIES.c.channel_id == channel_id, CHANNEL_STORIES.c.root_message_id == root_message_id)
         .values(thread_id=thread_id)
     )
+
+
+async def root_headlines(session: AsyncSession, channel_id: int, root_message_id: int) -> dict[str, str]:
+    """story id -> the headline of its first alert, for the stories first alerted in this
+    message (several when it was a bundle), in the order they were opened; "" where that
+    article is no longer stored."""
+    rows = await session.execute(
+        select(ChannelStory.story_id, Item.title)
+        .outerjoin(Delivery, Delivery.id == ChannelStory.root_delivery_id)
+        .outerjoin(Item, Item.id == Delivery.item_id)
+        .where(ChannelStory.channel_id == channel_id, ChannelStory.root_message_id == root_message_id)
+        .order_by(ChannelStory.id)
+    )
+    return {story_id: title or "" for story_id, title in rows}

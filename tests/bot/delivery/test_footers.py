@@ -23,6 +23,7 @@ from db.repo import items as item_repo
 from db.repo import stories as story_repo
 from tests.emulator import DiscordEmulator
 from tests.emulator.models import StandardGuild
+from tests.emulator.recording import RecordedRequest
 from tests.support.discord_client import logged_in_client
 from tests.support.item_rows import item_row
 
@@ -87,6 +88,11 @@ def send_context(sessions: SessionFactory, client: discord.Client) -> SendContex
     )
 
 
+def thread_names(requests: list[RecordedRequest]) -> list[str]:
+    """The names the bot gave the threads it started, in order."""
+    return [str(r.json["name"]) for r in requests if r.method == "POST" and r.path.endswith("/threads")]
+
+
 def footer_of(emulator: DiscordEmulator, message_id: int, embed: int = 0) -> str:
     message = emulator.message(message_id)
     assert message is not None
@@ -105,6 +111,9 @@ async def test_the_first_alert_catches_up_with_its_thread_once_after_the_queue(
     thread_id = int(root["id"])  # a thread started from a message has the message's id
     assert [m["embeds"][0]["title"] for m in emulator.messages(thread_id)] == [t for _o, t in COVERAGE[1:]]
     requests = emulator.requests[start:]
+    # The thread is named after the story (its first headline); one story: posts need no label.
+    assert thread_names(requests) == [COVERAGE[0][1]]
+    assert all(not m["content"] for m in emulator.messages(thread_id))
     edits = [n for n, r in enumerate(requests) if r.method == "PATCH" and r.path.endswith(f"/messages/{root['id']}")]
     posts = [n for n, r in enumerate(requests) if r.method == "POST" and r.path.endswith("/messages")]
     assert len(edits) == 1, "three thread posts, one footer update"
@@ -160,6 +169,14 @@ async def test_stories_first_alerted_in_one_message_share_its_thread_and_its_edi
     assert [m["embeds"][0]["title"] for m in emulator.messages(thread_id)] == [
         "Inside Kim and Kanye's Florence wedding",
         "Kim's fragrance sells out",
+    ]
+    # The thread gathers both stories: its name says so, and each post says which it continues.
+    assert thread_names(emulator.requests[start:]) == [
+        "More on 2 stories: Kim and Kanye marry in Florence · Kim Kardashian launches a fragrance"
+    ]
+    assert [m["content"] for m in emulator.messages(thread_id)] == [
+        "More on: Kim and Kanye marry in Florence",
+        "More on: Kim Kardashian launches a fragrance",
     ]
     requests = emulator.requests[start:]
     assert sum(1 for r in requests if r.method == "POST" and r.path.endswith("/threads")) == 1

@@ -5,12 +5,15 @@ from datetime import UTC, datetime
 import pytest
 
 from bot.delivery.render import (
+    THREAD_NAME_LIMIT,
     ArticleView,
     bold_spans,
     escape_markdown,
     nonce_for,
     render_embed,
     split_mentions,
+    story_label,
+    thread_name,
     truncate,
 )
 
@@ -97,3 +100,20 @@ def test_nonces_are_stable_distinct_and_short() -> None:
     assert nonce_for(5) == nonce_for(5)
     assert len({nonce_for(i, p) for i in range(1000) for p in range(3)}) == 3000
     assert len(nonce_for(2**63, 99)) <= 25
+
+
+def test_thread_name_is_the_story_or_says_how_many_stories_gather_there() -> None:
+    assert thread_name(["Kim and Kanye   marry\nin Florence"]) == "Kim and Kanye marry in Florence"
+    assert (
+        thread_name(["Kim and Kanye marry", "Perfume launch"])
+        == "More on 2 stories: Kim and Kanye marry · Perfume launch"
+    )
+    assert thread_name([""]) == "More coverage"  # the first article is no longer stored
+    assert thread_name(["", "Perfume launch"]) == "More on 2 stories: Perfume launch"
+    long = thread_name(["word " * 60])
+    assert len(long) <= THREAD_NAME_LIMIT and long.endswith("…")
+
+
+def test_story_label_escapes_feed_text() -> None:
+    assert story_label("@everyone *Kim* wed") == "More on: @\u200beveryone \\*Kim\\* wed"
+    assert len(story_label("word " * 100)) <= len("More on: ") + 200

@@ -1,11 +1,19 @@
-"""Channel stories: which first-alert footers are behind, and who updates each."""
+"""Channel stories: which first-alert footers are behind, who updates each, and the
+headlines a story thread is named and labelled after."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy import select
+
 from db.engine import SessionFactory
+from db.models import Delivery
+from db.repo import deliveries as delivery_repo
+from db.repo import feeds as feed_repo
+from db.repo import items as item_repo
 from db.repo import stories as story_repo
+from tests.support.item_rows import item_row
 
 NOW = datetime(2014, 5, 24, 12, 0, tzinfo=UTC)
 
@@ -54,3 +62,35 @@ async def test_a_footer_is_stale_once_its_thread_grows_and_is_claimed_once(sessi
     async with sessions() as session:
         assert [s.channel_id for s in await story_repo.stale_footers(session, limit=1)] == [200]
         assert [s.channel_id for s in await story_repo.stale_footers(session, limit=10)] == [200, 100]
+
+
+async def test_root_headlines_are_a_messages_stories_in_order_even_once_pruned(sessions: SessionFactory) -> None:
+    async with sessions.begin() as session:
+        feed = await feed_repo.get_or_create_feed(
+            session, url="https://news.example.com/rss", name="News", kind="config", trusted=True,
+            interval=300.0, now=NOW,
+        )  # fmt: skip
+        [(item_id, _row)] = await item_repo.record_items(
+            session, feed.id, [item_row("g:wed", "Kim and Kanye marry", published=NOW)], now=NOW
+        )
+        await delivery_repo.enqueue(
+            session,
+            [delivery_repo.NewDelivery(item_id, 1, 100, f"item:{item_id}", (7,), ("kim kanye",))],
+            now=NOW,
+        )
+        delivery_id = await session.scalar(select(Delivery.id).where(Delivery.item_id == item_id))
+        assert delivery_id is not None
+
+    async def open_in(message_id: int, story_id: str, root_delivery_id: int) -> None:
+        async with sessions.begin() as session:
+            await story_repo.open_channel_story(
+                session, channel_id=100, guild_id=1, story_id=story_id, root_message_id=message_id,
+                root_delivery_id=root_delivery_id, outlet="Us Weekly", user_ids=[7], now=NOW,
+            )  # fmt: skip
+
+    await open_in(5000, "wedding", delivery_id)
+    await open_in(5000, "perfume", delivery_id + 1_000)  # its first article is no longer stored
+    await open_in(6000, "tour", delivery_id)  # another message
+    async with sessions() as session:
+        headlines = await story_repo.root_headlines(session, 100, 5000)
+    assert list(headlines.items()) == [("wedding", "Kim and Kanye marry"), ("perfume", "")]
