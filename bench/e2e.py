@@ -149,6 +149,7 @@ class Alerted:
     polled_at: float  # when the poll that found the item began (its first_seen_at), epoch seconds
     sent: list[float]  # creation times of its alert messages at the emulator
     kinds: list[str]  # how each went out: alert (a new ping) or thread (later coverage)
+    messages: list[int]  # the Discord message each went out in (a bundle holds several)
 
 
 async def alert_times(sessions: SessionFactory, markers: dict[str, float]) -> dict[str, Alerted]:
@@ -165,9 +166,10 @@ async def alert_times(sessions: SessionFactory, markers: dict[str, float]) -> di
     for link, first_seen, message_id, sent_as in rows:
         marker = "swroll=" + str(link).rsplit("swroll=", 1)[1]
         if marker in markers and message_id:
-            alerted = found.setdefault(marker, Alerted(first_seen.timestamp(), [], []))
+            alerted = found.setdefault(marker, Alerted(first_seen.timestamp(), [], [], []))
             alerted.sent.append(snowflake_seconds(int(message_id)))
             alerted.kinds.append(str(sent_as))
+            alerted.messages.append(int(message_id))
     return found
 
 
@@ -259,6 +261,7 @@ async def run_async(plan: Plan, workdir: Path) -> dict[str, Any]:
         sending = [min(times[m].sent) - times[m].polled_at for m in markers if m in times]
         alerts = sum(len(v.sent) for v in times.values())
         kinds = Counter(kind for v in times.values() for kind in v.kinds)
+        messages = len({message for v in times.values() for message in v.messages})
         exit_code = stop_bot(bot)
         bot = None
         return {
@@ -271,6 +274,7 @@ async def run_async(plan: Plan, workdir: Path) -> dict[str, Any]:
             "missing": plan.changes - len(first),
             "timed_out": timed_out,
             "alerts_sent": alerts,
+            "messages": messages,
             "sent_as": dict(kinds),
             "first_poll_all_feeds_s": round(ready_seconds, 1),
             "feeds_with_first_poll": len(ready),
@@ -323,7 +327,7 @@ def markdown(result: dict[str, Any]) -> str:
         f"{result['interval_s']:g}",
         f"{result['follows']:,} / {result['channels']}",
         f"{result['changes']}",
-        f"{result['alerted']} ({result['alerts_sent']} alerts: "
+        f"{result['alerted']} ({result['alerts_sent']} alerts in {result['messages']:,} messages: "
         + ", ".join(f"{n} {kind}" for kind, n in sorted(result["sent_as"].items()))
         + ")",
         f"{first['p50']:.2f}",
