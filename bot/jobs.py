@@ -17,9 +17,10 @@ from bot.delivery.sender import (
     send_digests,
 )
 from bot.heap import settle_heap
-from bot.polling import PollContext, keep_dispatching
+from bot.polling import PollContext, forget_unpolled_feeds, keep_dispatching
 from bot.services import Services
 from bot.tasks import drain_tasks
+from db.repo import feeds as feed_repo
 from db.repo import items as item_repo
 
 log = logging.getLogger("storywatch.jobs")
@@ -73,7 +74,7 @@ POLL_TICK_SECONDS = 0.5
 DISPATCH_RUN_SECONDS = 30.0
 
 
-async def prune(services: Services) -> None:
+async def prune(services: Services, poll: PollContext) -> None:
     retention = timedelta(days=services.settings.polling.retention_days)
     now = datetime.now(UTC)
     async with services.sessions.begin() as session:
@@ -82,6 +83,10 @@ async def prune(services: Services) -> None:
         )
     if items or keys:
         log.info("pruned %d items and %d dedup keys", items, keys)
+    async with services.sessions() as session:
+        polled = await feed_repo.enabled_feed_ids(session)
+    if forgotten := forget_unpolled_feeds(poll, polled):
+        log.info("forgot the last items of %d feeds no longer polled", forgotten)
 
 
 async def _settle_heap() -> None:
@@ -121,7 +126,7 @@ def build_scheduler(services: Services, poll: PollContext, send: SendContext, jo
         **common,
     )
     scheduler.add_job(
-        jobs.guarded(PRUNE_JOB, lambda: prune(services)),
+        jobs.guarded(PRUNE_JOB, lambda: prune(services, poll)),
         "interval",
         hours=6,
         id=PRUNE_JOB,

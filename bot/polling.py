@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import logging
 import random
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Collection
 from concurrent.futures import Executor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -338,6 +338,15 @@ async def _fetch_and_parse(
         return result, await _parse(ctx, feed.id, result.body, result, started)
     except FeedParseError as exc:
         return exc
+
+
+def forget_unpolled_feeds(ctx: PollContext, polled: Collection[int]) -> int:
+    """Drop the known-items hints of feeds no longer polled (removed or disabled since), so a
+    long-running worker does not keep one per feed it ever stored; returns how many went."""
+    gone = [feed_id for feed_id in ctx.known_items if feed_id not in polled]
+    for feed_id in gone:
+        del ctx.known_items[feed_id]
+    return len(gone)
 
 
 async def _parse(ctx: PollContext, feed_id: int, body: bytes, result: FetchResult, now: datetime) -> PreparedFeed:

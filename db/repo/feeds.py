@@ -291,6 +291,11 @@ async def disable_orphan_search_feeds(session: AsyncSession) -> int:
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
+async def enabled_feed_ids(session: AsyncSession) -> set[int]:
+    """The feeds that are polled (enabled)."""
+    return set(await session.scalars(select(Feed.id).where(Feed.enabled.is_(True))))
+
+
 async def make_all_due(session: AsyncSession, *, now: datetime) -> None:
     await session.execute(
         update(Feed).where(Feed.enabled.is_(True)).values(next_poll_at=now, claimed_by=None, lease_until=None)

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 
 from bot.fetch.fetcher import FeedFetcher
 from bot.fetch.limits import FetchLimits
@@ -18,6 +18,7 @@ from bot.polling import (
     dispatch_due_feeds,
     dispatch_while_due,
     drain_polls,
+    forget_unpolled_feeds,
     keep_dispatching,
     poll_due_feeds,
 )
@@ -264,6 +265,22 @@ async def test_new_items_are_grouped_even_when_the_known_items_hint_is_stale(
         stories = (await s.scalars(select(Item.story_id).order_by(Item.dedup_key))).all()
     assert len(stories) == 2 and all(stories)
     assert len(ctx.known_items[outcome.feed_id]) == 2 * DIGEST_SIZE
+
+
+async def test_the_hints_of_feeds_no_longer_polled_are_forgotten(
+    sessions: SessionFactory, server: FeedServer, fetcher: FeedFetcher
+) -> None:
+    kept = await add_feed(sessions, server.set_feed("kept.xml", [article(1, "Oscars: the nominees")]))
+    removed = await add_feed(sessions, server.set_feed("removed.xml", [article(2, "Tonys: the winners")]))
+    ctx = context(sessions, fetcher, FollowMatcher())
+    await poll_due_feeds(ctx)
+    assert set(ctx.known_items) == {kept, removed}
+    async with sessions.begin() as s:
+        await s.execute(update(Feed).where(Feed.id == removed).values(enabled=False))
+        polled = await feed_repo.enabled_feed_ids(s)
+    assert forget_unpolled_feeds(ctx, polled) == 1
+    assert set(ctx.known_items) == {kept}
+    assert forget_unpolled_feeds(ctx, polled) == 0
 
 
 async def _until(condition: Callable[[], bool], what: str) -> None:
