@@ -35,20 +35,24 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select, update
-
 from bench.common import Headline, feed_url, load_headlines, markdown_table
-from bench.feeddocs import version_etag
 from bench.feedserver import FeedServerProcess
 from bench.memory_worker import CONCURRENCY
-from bench.pipeline import add_feeds, add_follows, follow_texts, open_services, poll_settings
+from bench.pipeline import (
+    add_feeds,
+    add_follows,
+    feed_ids_in_order,
+    follow_texts,
+    mark_polled,
+    open_services,
+    poll_settings,
+)
 from bot.feeds.dedup import canonical_link
 from bot.ingest import search_text_of
 from bot.prepare import row_fingerprint
 from bot.records import ItemRow
 from bot.services import Services
 from bot.story_book import StoryBook
-from db.models import Feed
 from db.repo import items as item_repo
 
 FEEDS = 5_000
@@ -210,19 +214,6 @@ async def group_recent(services: Services, headlines: Sequence[Headline], items:
 
 def _with_story(row: ItemRow, story_id: str | None) -> ItemRow:
     return row if story_id is None else replace(row, story_id=story_id)
-
-
-async def feed_ids_in_order(services: Services, urls: Sequence[str]) -> list[int]:
-    async with services.sessions() as session:
-        by_url: dict[str, int] = dict((await session.execute(select(Feed.url, Feed.id))).all())
-    return [by_url[url] for url in urls]
-
-
-async def mark_polled(services: Services, feed_ids: Sequence[int]) -> None:
-    """Every feed as after its baseline poll of version 1: the next poll is a 304."""
-    values = [{"id": fid, "etag": version_etag(i, 1), "baseline_done": True} for i, fid in enumerate(feed_ids)]
-    async with services.sessions.begin() as session:
-        await session.execute(update(Feed), values)
 
 
 async def build_database(

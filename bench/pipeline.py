@@ -12,7 +12,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from sqlalchemy import select, update
+
 from bench.common import Headline, LoopbackResolver, bench_settings_toml
+from bench.feeddocs import version_etag
 from bot.audience import AudienceCache
 from bot.errors import QueryError
 from bot.fetch.fetcher import FeedFetcher
@@ -22,6 +25,7 @@ from bot.services import Services, build_services, fetch_limits
 from bot.settings import Settings, parse_settings
 from bot.stories.stopwords import STOPWORDS
 from db.migrate import upgrade
+from db.models import Feed
 from db.repo import feeds as feed_repo
 from db.repo import follows as follow_repo
 
@@ -94,6 +98,19 @@ async def add_feeds(services: Services, urls: Sequence[str]) -> None:
                 interval=interval,
                 now=now,
             )
+
+
+async def feed_ids_in_order(services: Services, urls: Sequence[str]) -> list[int]:
+    async with services.sessions() as session:
+        by_url: dict[str, int] = dict((await session.execute(select(Feed.url, Feed.id))).all())
+    return [by_url[url] for url in urls]
+
+
+async def mark_polled(services: Services, feed_ids: Sequence[int]) -> None:
+    """Every feed as after its baseline poll of version 1: the next poll is a 304."""
+    values = [{"id": fid, "etag": version_etag(i, 1), "baseline_done": True} for i, fid in enumerate(feed_ids)]
+    async with services.sessions.begin() as session:
+        await session.execute(update(Feed), values)
 
 
 def follow_texts(headlines: Sequence[Headline], count: int, seed: int) -> list[str]:

@@ -38,6 +38,7 @@ class Section:
 
 SECTIONS = (
     Section("polling", "1. Polling: the real pipeline vs bare aiohttp and feedparser", "bench.polling"),
+    Section("unchanged", "1b. Polling unchanged feeds (304) at 5,000 feeds vs bare aiohttp", "bench.unchanged"),
     Section("matching", "2. Matching: follow index vs naive loop", "bench.matching"),
     Section("latest", "3. /latest over stored articles", "bench.latest"),
     Section("delivery", "4. Delivery drain into the Discord emulator", "bench.delivery"),

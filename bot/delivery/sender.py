@@ -401,8 +401,8 @@ async def _deliver_in_thread(
         headlines = await story_repo.root_headlines(session, row.channel_id, story.root_message_id)
     # The stories first alerted in one message (a bundle) share its thread: a post there
     # says which story it continues.
-    shared = len(headlines) > 1 and headlines.get(story.story_id)
-    label = story_label(shared) if shared else None
+    continues = headlines.get(story.story_id, "") if len(headlines) > 1 else ""
+    label = story_label(continues) if continues else None
     thread_id = story.thread_id
     try:
         if thread_id is None:

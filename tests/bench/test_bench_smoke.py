@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bench import delivery, polling
+from bench import delivery, polling, unchanged
 from bench.common import HEADLINES_TSV
 
 pytestmark = pytest.mark.skipif(not HEADLINES_TSV.is_file(), reason=f"shared headlines not found at {HEADLINES_TSV}")
@@ -40,6 +40,17 @@ async def test_polling_phases_poll_every_feed_once_with_the_expected_outcome(
     assert skipped["http"] == {200: FEEDS}
     assert skipped["parse_skipped"] == FEEDS
     assert {t["target"] for t in result["targets"]}  # targets are evaluated, met or not
+
+
+async def test_unchanged_feeds_start_as_polled_and_every_phase_is_304s_once_each(tmp_path: Path) -> None:
+    result = await unchanged.run_async(FEEDS, rounds=1, workdir=tmp_path)
+    phases = {p["name"]: p for p in result["phases"]}
+    assert set(phases) == {polling.BARE_304, polling.NOT_MODIFIED, polling.NOT_MODIFIED_TICKS}
+    for phase in phases.values():
+        assert phase["ok"], phase  # every feed fetched exactly once, expected status/outcome
+    assert phases[polling.NOT_MODIFIED]["detail"]["outcomes"] == {"unchanged": FEEDS}
+    assert phases[polling.NOT_MODIFIED_TICKS]["detail"]["http"] == {304: FEEDS}
+    assert "1,500 feeds/s" in unchanged.markdown(result)
 
 
 @pytest.mark.parametrize(("bundle_max", "messages"), [(1, 300), (5, 100)])
