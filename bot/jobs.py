@@ -10,12 +10,9 @@ from datetime import UTC, datetime, timedelta
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.delivery.context import SendContext
-from bot.delivery.sender import (
-    deliver_due,
-    probe_paused_channels,
-    release_quiet_pings,
-    send_digests,
-)
+from bot.delivery.digests import release_quiet_pings, send_digests
+from bot.delivery.failures import probe_paused_channels
+from bot.delivery.sender import deliver_due
 from bot.heap import settle_heap
 from bot.polling import PollContext, forget_unpolled_feeds, keep_dispatching
 from bot.services import Services

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections import defaultdict
 from collections.abc import Collection
 from dataclasses import dataclass
@@ -24,58 +23,26 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.delivery.context import SendContext
-from bot.delivery.decide import backoff, decide_failure
+from bot.delivery.direct import deliver_dm
 from bot.delivery.embeds import embed_for, follow_queries
+from bot.delivery.failures import handle_failure
 from bot.delivery.footers import refresh_story_footers
-from bot.delivery.policy import AlertPolicy, FloodWindow, policy_of, story_is_open
-from bot.delivery.render import (
-    EMBED_TOTAL_LIMIT,
-    bundle_nonce,
-    embed_length,
-    mention_line,
-    nonce_for,
-    render_digest,
-    render_summary,
-    split_mentions,
-    story_label,
-    thread_name,
-)
+from bot.delivery.policy import AlertPolicy, FloodWindow, story_is_open
+from bot.delivery.policy_reader import PolicyReader
+from bot.delivery.render import EMBED_TOTAL_LIMIT, bundle_nonce, embed_length, mention_line, split_mentions
+from bot.delivery.summaries import send_summaries
+from bot.delivery.threads import deliver_in_thread
 from bot.delivery.timing import in_quiet_hours
 from bot.delivery.transport import SendFailure
 from db.models import ChannelStory, Delivery, Item
 from db.repo import deliveries as delivery_repo
 from db.repo import digests as digest_repo
 from db.repo import follows as follow_repo
-from db.repo import guild_settings as guild_repo
 from db.repo import items as item_repo
 from db.repo import stories as story_repo
 
 log = logging.getLogger("storywatch.deliver")
-ARCHIVED_THREAD = 50083
 CLAIM_PER_CHANNEL = 5  # Discord lets a channel take about 5 messages per 5 s
-
-
-async def policy_for(ctx: SendContext, guild_id: int) -> AlertPolicy:
-    async with ctx.sessions() as session:
-        row = await guild_repo.get(session, guild_id)
-    return policy_of(row, ctx.alerts)
-
-
-class PolicyReader:
-    """A drain reads a server's policy once and trusts it for a few seconds, instead of a
-    read per alert; a setting changed meanwhile applies from the next read."""
-
-    def __init__(self, ctx: SendContext, *, fresh_for: float = 5.0) -> None:
-        self._ctx = ctx
-        self._fresh_for = fresh_for
-        self._read: dict[int, tuple[float, AlertPolicy]] = {}
-
-    async def of(self, guild_id: int) -> AlertPolicy:
-        now = time.monotonic()
-        found = self._read.get(guild_id)
-        if found is None or now - found[0] > self._fresh_for:
-            found = self._read[guild_id] = (now, await policy_for(self._ctx, guild_id))
-        return found[1]
 
 
 async def deliver_due(ctx: SendContext) -> int:
@@ -233,7 +200,7 @@ async def _deliver_next(
         return 1, 0, False
     item, feed_name = found
     if row.kind == "dm":
-        return 1, *_tally([await _deliver_dm(ctx, row, item, feed_name)])
+        return 1, *_tally([await deliver_dm(ctx, row, item, feed_name)])
     policy = await policies.of(row.guild_id)
     now = ctx.clock()
     bundle: list[_Alert] = []
@@ -246,7 +213,7 @@ async def _deliver_next(
                 bundle.append(_alert(row, item, feed_name))
                 window = await _extend_bundle(session, bundle, rows[1:], articles, policy, window, now)
     if story is not None:
-        return 1, *_tally([await _deliver_in_thread(ctx, row, item, feed_name, story, policy)])
+        return 1, *_tally([await deliver_in_thread(ctx, row, item, feed_name, story, policy)])
     if not bundle:  # over the channel's flood cap: it waits for the window's summary
         async with ctx.sessions.begin() as session:
             await delivery_repo.mark_held(session, row.id, until=window.closes_at(policy) or now)
@@ -324,7 +291,7 @@ async def _deliver_alerts(
             )
             first_id = first_id or message_id
     except SendFailure as failure:
-        return [await _handle_failure(ctx, alert.row, failure) for alert in bundle]
+        return [await handle_failure(ctx, alert.row, failure) for alert in bundle]
     now = ctx.clock()
     present = set(user_ids)
     async with ctx.sessions.begin() as session:
@@ -384,280 +351,3 @@ async def _still_members(ctx: SendContext, guild_id: int, user_ids: list[int]) -
             continue
         present.append(user_id)  # None (could not tell): mention rather than lose the alert
     return present
-
-
-async def _deliver_in_thread(
-    ctx: SendContext, row: Delivery, item: Item, feed_name: str, story: ChannelStory, policy: AlertPolicy
-) -> str:
-    """Later coverage: a message in the story's thread; only members not yet pinged are."""
-    queries = follow_queries(row)
-    pinged = {int(u) for u in story.pinged_user_ids.split()}
-    new_users = [int(u) for u in row.user_ids.split() if int(u) not in pinged]
-    held: list[int] = []
-    if new_users and in_quiet_hours(ctx.clock(), policy.quiet_hours, policy.timezone):
-        held, new_users = new_users, []
-    embed = embed_for(item, feed_name, queries)
-    async with ctx.sessions() as session:
-        headlines = await story_repo.root_headlines(session, row.channel_id, story.root_message_id)
-    # The stories first alerted in one message (a bundle) share its thread: a post there
-    # says which story it continues.
-    continues = headlines.get(story.story_id, "") if len(headlines) > 1 else ""
-    label = story_label(continues) if continues else None
-    thread_id = story.thread_id
-    try:
-        if thread_id is None:
-            thread_id = await ctx.transport.create_thread(
-                row.channel_id, story.root_message_id, name=thread_name(list(headlines.values()))
-            )
-            async with ctx.sessions.begin() as session:
-                await story_repo.set_root_thread(session, row.channel_id, story.root_message_id, thread_id)
-        message_id = await _send_to_thread(ctx, thread_id, row, embed, new_users, label)
-    except SendFailure as failure:
-        return await _handle_failure(ctx, row, failure)
-    outlet = item.source_name or feed_name
-    now = ctx.clock()
-    async with ctx.sessions.begin() as session:
-        stored = await story_repo.channel_story(session, row.channel_id, story.story_id)
-        if stored is not None:  # its first alert's footer catches up after the queue
-            outlets = stored.outlets.split("\n")
-            if outlet not in outlets:
-                stored.outlets = "\n".join([*outlets, outlet])
-            stored.article_count += 1
-            stored.last_article_at = now
-            stored.pinged_user_ids = " ".join(str(u) for u in sorted(pinged | set(new_users) | set(held)))
-        await delivery_repo.mark_sent(session, row.id, message_id=message_id, now=now, sent_as="thread")
-        await digest_repo.hold_pings(
-            session,
-            guild_id=row.guild_id,
-            channel_id=row.channel_id,
-            user_ids=held,
-            delivery_id=row.id,
-            now=now,
-        )
-    ctx.metrics.inc("storywatch_thread_posts_total")
-    return "sent"
-
-
-async def _send_to_thread(
-    ctx: SendContext, thread_id: int, row: Delivery, embed: dict[str, object], users: list[int], label: str | None
-) -> int:
-    content = "\n".join(line for line in (label, mention_line(users)) if line) or None
-
-    async def attempt() -> int:
-        return await ctx.transport.send(
-            thread_id,
-            content=content,
-            embeds=[embed],
-            user_ids=users,
-            nonce=nonce_for(row.id),
-        )
-
-    try:
-        return await attempt()
-    except SendFailure as failure:
-        if failure.code != ARCHIVED_THREAD:
-            raise
-    await ctx.transport.unarchive_thread(thread_id)
-    return await attempt()
-
-
-async def send_summaries(ctx: SendContext) -> int:
-    """One summary per channel whose window closed with alerts held back; pings nobody."""
-    async with ctx.sessions() as session:
-        due = await delivery_repo.due_summaries(session, now=ctx.clock())
-        articles = await item_repo.items_with_feed_names(
-            session, [row.item_id for rows in due.values() for row in rows]
-        )
-    sent = 0
-    for channel_id, rows in due.items():
-        lines = []
-        for row in rows:
-            found = articles.get(row.item_id)
-            if found:
-                item, feed_name = found
-                lines.append((item.title, item.link, item.source_name or feed_name))
-        content = render_summary(lines)
-        try:
-            message_id = await ctx.transport.send(
-                channel_id, content=content, embeds=[], user_ids=[], nonce=nonce_for(rows[0].id, 9)
-            )
-        except SendFailure as failure:
-            log.warning("summary not sent: %s", failure, extra={"channel_id": channel_id})
-            continue
-        async with ctx.sessions.begin() as session:
-            await delivery_repo.mark_summarized(session, [r.id for r in rows], message_id=message_id, now=ctx.clock())
-        ctx.metrics.inc("storywatch_summaries_sent_total")
-        sent += len(rows)
-    return sent
-
-
-async def _handle_failure(ctx: SendContext, row: Delivery, failure: SendFailure) -> str:
-    decision = decide_failure(failure, attempts=row.attempts)
-    now = ctx.clock()
-    ctx.metrics.inc("storywatch_send_failures_total", action=decision.action)
-    log.warning(
-        "alert not sent (%s): %s",
-        decision.action,
-        decision.reason,
-        extra={"guild_id": row.guild_id, "channel_id": row.channel_id, "delivery_id": row.id},
-    )
-    followers: list[int] = []
-    notice = ""
-    async with ctx.sessions.begin() as session:
-        if decision.action == "retry":
-            await delivery_repo.mark_retry(
-                session, row.id, at=now + timedelta(seconds=decision.delay), error=decision.reason
-            )
-            return "blocked" if failure.status in (403, 429) else "failed"
-        if decision.action == "drop":
-            await delivery_repo.mark_failed(session, row.id, error=decision.reason)
-            return "failed"
-        if decision.action == "pause":
-            # The row stays pending: it goes out when the channel works again.
-            await delivery_repo.mark_retry(session, row.id, at=now, error=decision.reason)
-            newly = await delivery_repo.pause_channel(
-                session,
-                channel_id=row.channel_id,
-                guild_id=row.guild_id,
-                reason=decision.reason,
-                now=now,
-            )
-            followers = await follow_repo.channel_followers(session, row.channel_id) if newly else []
-            notice = (
-                f"Storywatch paused your follows in <#{row.channel_id}>: {decision.reason}. "
-                "Ask a server admin to give the bot View Channel and Send Messages there; "
-                "alerts resume by themselves once it can post."
-            )
-        else:  # remove
-            await delivery_repo.cancel_channel(session, row.channel_id, reason=decision.reason)
-            gone = await follow_repo.remove_channel(session, channel_id=row.channel_id)
-            followers = sorted({f.user_id for f in gone})
-            notice = f"Your Storywatch follows in a channel that no longer exists were removed ({decision.reason})."
-    for user_id in followers:
-        await ctx.transport.notify_member(row.guild_id, user_id, notice)
-    return "blocked"
-
-
-async def probe_paused_channels(ctx: SendContext) -> int:
-    """Every 30 minutes (and on channel/role updates): let paused channels try again.
-
-    Resuming only lifts the pause; the next pending alert is the probe. If it fails
-    with 403 again the channel is paused again, without telling its followers twice.
-    """
-    async with ctx.sessions.begin() as session:
-        await delivery_repo.expire_paused(session, before=ctx.clock() - timedelta(hours=ctx.alerts.story_window_hours))
-        paused = await delivery_repo.paused_channels(session)
-        for state in paused:
-            state.paused = False  # the reason and paused_at stay, so a new 403 isn't a new pause
-    return len(paused)
-
-
-async def _deliver_dm(ctx: SendContext, row: Delivery, item: Item, feed_name: str) -> str:
-    """A follow with dm:true: the alert goes to the member privately (no cap, no thread)."""
-    queries = follow_queries(row)
-    user_id = int(row.user_ids.split()[0])
-    try:
-        message_id = await ctx.transport.send_dm(
-            user_id,
-            content=None,
-            embed=embed_for(item, feed_name, queries),
-            nonce=nonce_for(row.id),
-        )
-    except SendFailure as failure:
-        retry = failure.status is None or failure.status == 429 or failure.status >= 500
-        async with ctx.sessions.begin() as session:
-            if retry and row.attempts < 10:
-                delay = failure.retry_after or backoff(row.attempts)
-                await delivery_repo.mark_retry(
-                    session, row.id, at=ctx.clock() + timedelta(seconds=delay), error=str(failure)
-                )
-            else:
-                await delivery_repo.mark_failed(session, row.id, error=f"direct message refused: {failure}")
-        return "failed"
-    async with ctx.sessions.begin() as session:
-        await delivery_repo.mark_sent(session, row.id, message_id=message_id, now=ctx.clock(), sent_as="dm")
-    ctx.metrics.inc("storywatch_alerts_sent_total")
-    return "sent"
-
-
-async def send_digests(ctx: SendContext) -> int:
-    """One message per member and channel at the period's end, grouped by story."""
-    now = ctx.clock()
-    async with ctx.sessions() as session:
-        due = await digest_repo.due_digests(session, now=now)
-        articles = await item_repo.items_with_feed_names(
-            session, sorted({e.item_id for entries in due.values() for e in entries})
-        )
-    sent = 0
-    for (guild_id, channel_id, user_id, dm, period), entries in due.items():
-        found = [(articles[e.item_id], e.query) for e in entries if e.item_id in articles]
-        stories: dict[str, list[tuple[str, str | None, str]]] = {}
-        for (item, feed_name), _query in found:
-            key = item.story_id or f"item:{item.id}"
-            stories.setdefault(key, []).append((item.title, item.link, item.source_name or feed_name))
-        queries = sorted({e.query for e in entries})
-        content = render_digest(period, queries, list(stories.values()), mention=None if dm else user_id)
-        nonce = nonce_for(entries[0].id, 7)
-        try:
-            if dm:
-                message_id = await ctx.transport.send_dm(user_id, content=content, embed=None, nonce=nonce)
-            else:
-                message_id = await ctx.transport.send(
-                    channel_id, content=content, embeds=[], user_ids=[user_id], nonce=nonce
-                )
-        except SendFailure as failure:
-            log.warning(
-                "digest not sent: %s",
-                failure,
-                extra={"guild_id": guild_id, "channel_id": channel_id},
-            )
-            if failure.status is not None and 400 <= failure.status < 500 and failure.status != 429:
-                async with ctx.sessions.begin() as session:  # permanent: don't retry every minute
-                    await digest_repo.mark_digest_sent(session, [e.id for e in entries], now=now)
-            continue
-        async with ctx.sessions.begin() as session:
-            await digest_repo.mark_digest_sent(session, [e.id for e in entries], now=ctx.clock())
-        log.info(
-            "digest sent",
-            extra={"guild_id": guild_id, "channel_id": channel_id, "message_id": message_id},
-        )
-        sent += 1
-    return sent
-
-
-async def release_quiet_pings(ctx: SendContext) -> int:
-    """When a server's quiet hours end, one message per channel pings the members held back."""
-    now = ctx.clock()
-    async with ctx.sessions() as session:
-        held = await digest_repo.held_pings(session)
-    sent = 0
-    for guild_id, pings in held.items():
-        policy = await policy_for(ctx, guild_id)
-        if in_quiet_hours(now, policy.quiet_hours, policy.timezone):
-            continue
-        by_channel: dict[int, list[int]] = {}
-        for ping in pings:
-            by_channel.setdefault(ping.channel_id, []).append(ping.id)
-        for channel_id, ids in by_channel.items():
-            channel_pings = [p for p in pings if p.id in set(ids)]
-            users = sorted({p.user_id for p in channel_pings})
-            alerts = len({p.delivery_id for p in channel_pings})
-            text = (
-                f"🔔 While quiet hours were on, {alerts} alert{'s' if alerts != 1 else ''} above matched your follows."
-            )
-            try:
-                for part, chunk in enumerate(split_mentions(users, limit=1800)):
-                    await ctx.transport.send(
-                        channel_id,
-                        content=f"{mention_line(chunk)} {text}",
-                        embeds=[],
-                        user_ids=chunk,
-                        nonce=nonce_for(ids[0], 20 + part),
-                    )
-            except SendFailure as failure:
-                log.warning("quiet-hours pings not sent: %s", failure, extra={"channel_id": channel_id})
-                continue
-            async with ctx.sessions.begin() as session:
-                await digest_repo.mark_pings_sent(session, ids, now=ctx.clock())
-            sent += 1
-    return sent

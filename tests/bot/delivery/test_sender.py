@@ -15,8 +15,9 @@ from bench.common import load_headlines
 from bench.emulator import EmulatedGuild, EmulatorProcess
 from bench.latest import article_rows
 from bot.delivery.context import SendContext
+from bot.delivery.policy_reader import PolicyReader
 from bot.delivery.render import bundle_nonce, nonce_for
-from bot.delivery.sender import PolicyReader, deliver_due
+from bot.delivery.sender import deliver_due
 from bot.discord_transport import DiscordTransport
 from bot.settings import AlertSettings
 from db.engine import SessionFactory
