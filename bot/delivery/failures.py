@@ -17,6 +17,9 @@ log = logging.getLogger("storywatch.deliver")
 
 
 async def handle_failure(ctx: SendContext, row: Delivery, failure: SendFailure) -> str:
+    """Apply what a refused send means for its row (retry later, drop it) or its channel
+    (pause it, or remove its follows when it is gone), telling the channel's followers once;
+    returns the row's outcome for the drain: "failed", or "blocked" to stop the channel."""
     decision = decide_failure(failure, attempts=row.attempts)
     now = ctx.clock()
     ctx.metrics.inc("storywatch_send_failures_total", action=decision.action)
