@@ -17,7 +17,8 @@ from sqlalchemy import func, select
 from bench.pipeline import PollState, loopback_fetcher, poll_context
 from bot.fetch.fetcher import FeedFetcher
 from bot.jobs import DISPATCH_RUN_SECONDS, POLL_TICK_SECONDS
-from bot.polling import FeedOutcome, keep_dispatching, poll_due_feeds
+from bot.poll_outcome import FeedOutcome
+from bot.polling import keep_dispatching, poll_due_feeds
 from bot.services import Services
 from db.models import Feed
 from db.repo import feeds as feed_repo

@@ -3,7 +3,7 @@
 Set-up (untimed, in this process): a SQLite database with 5,000 feeds (served by the
 benchmark feed server), 100,000 follows over 500 channels, and 30 days of stored items
 built from the UCI headlines, spread evenly over the feeds and the days. The items of
-the last 48 hours go through the StoryBook as ``bot.polling._store`` sends them, so
+the last 48 hours go through the StoryBook as ``bot.poll_store.store_new_items`` sends them, so
 the stories table holds the open stories a bot loads at start. Every feed is marked
 as polled at version 1 (its ETag stored, baseline done), so a poll is a 304.
 
@@ -201,7 +201,7 @@ def recent_start(items: int, now: datetime, window: timedelta) -> int:
 
 async def group_recent(services: Services, headlines: Sequence[Headline], items: int, now: datetime) -> dict[int, str]:
     """Story ids for the items of the story window, assigned in time order as polls would,
-    the stories saved as ``bot.polling._store`` saves them; returns item index -> story id."""
+    the stories saved as ``bot.poll_store.store_new_items`` saves them; returns item index -> story id."""
     start = recent_start(items, now, services.stories.window)
     rows = [make_row(headlines, i, items, now) for i in range(start, items)]
     prints = [row_fingerprint(row, now) for row in rows]  # as the parse pool computes them

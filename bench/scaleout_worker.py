@@ -15,7 +15,8 @@ from typing import Any
 
 from bench.cycles import settle_strays
 from bench.pipeline import loopback_fetcher, open_services, poll_context, poll_settings
-from bot.polling import FeedOutcome, poll_due_feeds
+from bot.poll_outcome import FeedOutcome
+from bot.polling import poll_due_feeds
 from bot.services import Services
 
 # A phase stops after this many failed cycles rather than retrying forever.
