@@ -43,6 +43,9 @@ CPU_SLICE = 10
 async def store_new_items(
     ctx: PollContext, feed: ClaimedFeed, result: FetchResult, parsed: PreparedFeed, now: datetime
 ) -> FeedOutcome:
+    """A changed feed after its parse: the items not seen before, grouped into stories and
+    matched, written with the alerts they cause and the feed's new state (batched with the
+    other feeds finishing now). A feed's first poll stores its items and alerts nobody."""
     decider = AlertDecider(
         now=now,
         max_age=timedelta(hours=ctx.settings.polling.max_item_age_hours),
