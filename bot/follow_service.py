@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import quote_plus
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from bot.clock import utcnow
 from bot.errors import LimitExceeded, NotAllowed
 from bot.follow_matcher import FollowMatcher
@@ -28,13 +30,6 @@ from db.repo import items as item_repo
 
 
 @dataclass(frozen=True)
-class FollowResult:
-    query: str
-    created: bool
-    search_feed: bool
-
-
-@dataclass(frozen=True)
 class LatestLine:
     item_id: int
     title: str
@@ -42,6 +37,16 @@ class LatestLine:
     source: str
     at: datetime
     alerted_here: bool
+
+
+@dataclass(frozen=True)
+class FollowResult:
+    query: str
+    created: bool
+    search_feed: bool
+    # The newest stored articles the follow matches, newest first: what it would have
+    # caught, so a member sees at once whether the query says what they meant.
+    recent: tuple[LatestLine, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -73,7 +78,8 @@ async def follow(
     dm: bool = False,
     search_feeds: bool | None = None,
 ) -> FollowResult:
-    """Save a follow (idempotent) and make sure its search feed exists when enabled."""
+    """Save a follow (idempotent) and make sure its search feed exists when enabled; the
+    result carries the newest stored articles it matches (``FOLLOW_PREVIEW``)."""
     query = parse(settings, text)
     now = utcnow()
     async with sessions.begin() as session:
@@ -123,7 +129,11 @@ async def follow(
             search_feed_id=search_feed_id,
         )
     matcher.add(query.normalized)
-    return FollowResult(query=query.normalized, created=created, search_feed=use_search)
+    async with sessions() as session:
+        recent, _more = await _newest_matching(
+            session, guild_id=guild_id, channel_id=channel_id, queries=[query], limit=FOLLOW_PREVIEW
+        )
+    return FollowResult(query=query.normalized, created=created, search_feed=use_search, recent=tuple(recent))
 
 
 async def unfollow(
@@ -174,6 +184,7 @@ async def autocomplete_follows(
 
 LATEST_PAGE_SIZE = 10
 SCAN_LIMIT = 5000
+FOLLOW_PREVIEW = 3  # articles a new follow's reply shows
 
 
 async def latest(
@@ -196,17 +207,39 @@ async def latest(
     if not queries:
         return LatestPage([], page, False, [])
     async with sessions() as session:
-        feed_names = {feed.id: name for feed, name in await feed_repo.feeds_for_guild(session, guild_id)}
-        found = await item_repo.search_items(
+        lines, has_more = await _newest_matching(
             session,
-            list(feed_names),
-            queries,
-            accept=lambda item: _item_matches(item, queries),
-            limit=LATEST_PAGE_SIZE + 1,
+            guild_id=guild_id,
+            channel_id=channel_id,
+            queries=queries,
+            limit=LATEST_PAGE_SIZE,
             offset=page * LATEST_PAGE_SIZE,
-            scan_limit=SCAN_LIMIT,
         )
-        alerted = await delivery_repo.alerted_items(session, channel_id, [i.id for i in found])
+    return LatestPage(lines, page, has_more, [q.normalized for q in queries])
+
+
+async def _newest_matching(
+    session: AsyncSession,
+    *,
+    guild_id: int,
+    channel_id: int,
+    queries: list[Query],
+    limit: int,
+    offset: int = 0,
+) -> tuple[list[LatestLine], bool]:
+    """Up to ``limit`` stored articles of the feeds this server sees that match any of
+    ``queries``, newest first, after skipping ``offset``; and whether more exist."""
+    feed_names = {feed.id: name for feed, name in await feed_repo.feeds_for_guild(session, guild_id)}
+    found = await item_repo.search_items(
+        session,
+        list(feed_names),
+        queries,
+        accept=lambda item: _item_matches(item, queries),
+        limit=limit + 1,
+        offset=offset,
+        scan_limit=SCAN_LIMIT,
+    )
+    alerted = await delivery_repo.alerted_items(session, channel_id, [i.id for i in found])
     lines = [
         LatestLine(
             item_id=item.id,
@@ -216,9 +249,9 @@ async def latest(
             at=item.sort_at,
             alerted_here=item.id in alerted,
         )
-        for item in found[:LATEST_PAGE_SIZE]
+        for item in found[:limit]
     ]
-    return LatestPage(lines, page, len(found) > LATEST_PAGE_SIZE, [q.normalized for q in queries])
+    return lines, len(found) > limit
 
 
 def _item_matches(item: Item, queries: list[Query]) -> bool:

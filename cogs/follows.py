@@ -11,7 +11,7 @@ from discord.ext import commands
 from bot import follow_service
 from bot.errors import NotAllowed
 from bot.services import Services
-from cogs.render import follows_lines
+from cogs.render import follow_reply, follows_lines
 from cogs.throttle import check_change, check_read
 
 
@@ -56,12 +56,11 @@ class FollowsCog(commands.Cog):
             delivery=delivery,
             dm=dm,
         )
-        verb = "Following" if result.created else "You already follow"
-        how = "" if delivery == "instant" else f" as a {delivery} digest"
-        where = "by direct message" if dm else "here"
         await interaction.response.send_message(
-            f"✅ {verb} `{result.query}` in this channel{how}. New matching articles will reach you {where}.",
+            follow_reply(result, delivery=delivery, dm=dm),
             ephemeral=True,
+            allowed_mentions=discord.AllowedMentions.none(),
+            suppress_embeds=True,
         )
 
     @app_commands.command(name="unfollow", description="Stop following a query in this channel")

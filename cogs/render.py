@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from bot.admin_service import EffectiveSettings, FeedLine, GuildStatus
 from bot.delivery.render import escape_markdown, linked_title, truncate
-from bot.follow_service import LatestPage
+from bot.follow_service import LATEST_PAGE_SIZE, FollowResult, LatestLine, LatestPage
 
 
 def relative_age(at: datetime, now: datetime | None = None) -> str:
@@ -17,19 +18,50 @@ def relative_age(at: datetime, now: datetime | None = None) -> str:
     return "just now"
 
 
+REPLY_LIMIT = 1900  # of Discord's 2,000 characters a message
+
+
 def latest_lines(page: LatestPage, now: datetime | None = None) -> str:
     if not page.lines:
         if not page.queries:
             return "You follow nothing in this channel yet. Try `/latest query:kim kanye` or `/follow`."
         return "No stored article matches " + ", ".join(f"`{q}`" for q in page.queries) + " yet."
+    return _fitting(_article_lines(page.lines, 1 + page.page * LATEST_PAGE_SIZE, now))
+
+
+def follow_reply(result: FollowResult, *, delivery: str, dm: bool, now: datetime | None = None) -> str:
+    """The /follow confirmation, with the newest stored articles the follow matches, so a
+    member sees at once whether the query catches what they meant."""
+    verb = "Following" if result.created else "You already follow"
+    how = "" if delivery == "instant" else f" as a {delivery} digest"
+    where = "by direct message" if dm else "here"
+    head = f"✅ {verb} `{result.query}` in this channel{how}. New matching articles will reach you {where}."
+    if not result.recent:
+        return f"{head}\nNo stored article matches it yet."
+    return _fitting([head, "The newest it would have caught:", *_article_lines(result.recent, 1, now)])
+
+
+def _article_lines(lines: Sequence[LatestLine], first: int, now: datetime | None) -> list[str]:
     out = []
-    for number, line in enumerate(page.lines, start=1 + page.page * len(page.lines)):
+    for number, line in enumerate(lines, start=first):
         title = truncate(escape_markdown(line.title), 150)
         linked = linked_title(title, line.link)
         mark = " ✅" if line.alerted_here else ""
         out.append(f"{number}. {linked} — {escape_markdown(line.source)}, {relative_age(line.at, now)}{mark}")
-    text = "\n".join(out)
-    return truncate(text, 1900)
+    return out
+
+
+def _fitting(lines: list[str]) -> str:
+    """Whole lines while they fit the reply (a cut would break a masked link); the first
+    line always, cut if it must be."""
+    kept = [truncate(lines[0], REPLY_LIMIT)]
+    used = len(kept[0])
+    for line in lines[1:]:
+        used += 1 + len(line)
+        if used > REPLY_LIMIT:
+            break
+        kept.append(line)
+    return "\n".join(kept)
 
 
 def follows_lines(rows: list[tuple[int, str, str, bool]], *, here: int | None) -> str:

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 from bot.follow_matcher import FollowMatcher
-from bot.follow_service import follow, unfollow
+from bot.follow_service import FOLLOW_PREVIEW, follow, unfollow
+from bot.ingest import search_text_of
 from bot.settings import parse_settings
 from db.engine import SessionFactory
+from db.repo import feeds as feed_repo
+from db.repo import items as item_repo
+from tests.support.item_rows import item_row
 
 SETTINGS = parse_settings("[search_feeds]\nenabled = false\n", "test", {})
 HEADLINE = "Kim Kardashian and Kanye West marry in Florence"
@@ -28,3 +34,39 @@ async def test_unfollow_keeps_matching_a_query_someone_else_still_follows(sessio
     assert after_first == {query}  # the other server's member still follows it
     assert matcher.match(HEADLINE, "") == set()
     assert query not in matcher
+
+
+async def _store(sessions: SessionFactory, url: str, titles: dict[str, int], *, kind: str, guild_id: int = 0) -> None:
+    """A feed holding ``titles`` (title -> hours old); a "server" feed belongs to ``guild_id``."""
+    now = datetime.now(UTC)
+    async with sessions.begin() as s:
+        feed = await feed_repo.get_or_create_feed(s, url=url, name=url, kind=kind, trusted=True, interval=60, now=now)
+        if kind == "server":
+            await feed_repo.link_guild_feed(s, guild_id=guild_id, feed_id=feed.id, name="Own", user_id=1, now=now)
+        rows = [
+            item_row(
+                f"{url}#{n}",
+                title,
+                link=f"https://news.test/{url[-1]}{n}",
+                published=now - timedelta(hours=hours),
+                search_text=search_text_of(title, "", ()),
+            )
+            for n, (title, hours) in enumerate(titles.items())
+        ]
+        await item_repo.record_items(s, feed.id, rows, now=now)
+
+
+async def test_a_new_follow_shows_the_newest_articles_it_would_have_caught(sessions: SessionFactory) -> None:
+    matching = {f"Kim and Kanye, day {n}": n for n in range(1, 6)}  # day 1 is the newest
+    await _store(sessions, "http://config.test/a", {**matching, "Kanye's new album leaks": 0}, kind="config")
+    # Another server's own feed: this server does not see it, however new and on topic.
+    await _store(sessions, "http://other.test/b", {"Kim and Kanye wed at last": 0}, kind="server", guild_id=2)
+
+    result = await follow(sessions, FollowMatcher(), SETTINGS, guild_id=1, channel_id=10, user_id=100, text="kim kanye")
+    nothing = await follow(
+        sessions, FollowMatcher(), SETTINGS, guild_id=1, channel_id=10, user_id=100, text="apollo moon"
+    )
+
+    assert [line.title for line in result.recent] == [f"Kim and Kanye, day {n}" for n in range(1, FOLLOW_PREVIEW + 1)]
+    assert [line.source for line in result.recent] == ["http://config.test/a"] * FOLLOW_PREVIEW
+    assert nothing.created and nothing.recent == ()

@@ -90,20 +90,26 @@ async def test_latest_with_and_without_query_and_paging(
 
     empty = await run(emulator, guild, alice, "latest")
     assert "follow nothing" in empty.text()
-    await run(emulator, guild, alice, "follow", {"query": "taylor swift"})
+    followed = await run(emulator, guild, alice, "follow", {"query": "taylor swift"})
+    # The reply shows what the new follow would have caught.
+    assert [row.split(", ")[0] for row in followed.text().splitlines()[1:]] == [
+        "The newest it would have caught:",
+        "1. [Taylor Swift wins award](<https://pub99.test/story/99>) (pub99.test) — Celeb",
+    ], followed.text()
     mine = await run(emulator, guild, alice, "latest")
     assert "Taylor Swift wins award" in mine.text() and "Kardashian" not in mine.text()
 
     page = await run(emulator, guild, alice, "latest", {"query": "kardashian"})
-    text = page.text()
-    assert "story number 1]" in text.replace("story number 1 ", "story number 1]") or "story number 1" in text
-    assert text.index("number 1]") < text.index("number 2]") if "number 1]" in text else True
-    assert "number 10" in text and "number 11" not in text
-    assert "(pub1.test)" in text  # the real host stands beside every link
+    # Newest first, ten a page, numbered; the real host stands beside every link.
+    assert [row.split(" — ")[0] for row in page.response["data"]["content"].splitlines()] == [
+        f"{n}. [Kim Kardashian story number {n}](<https://pub{n}.test/story/{n}>) (pub{n}.test)" for n in range(1, 11)
+    ]
     older = await emulator.click_component(page.original, "latest:next", alice, guild.guild_id, guild.news_channel_id)
     await older.wait_response(timeout=10)
     updated = older.response["data"]["content"]
-    assert "number 11" in updated and "number 14" in updated and "number 10]" not in updated
+    assert [row.split(" — ")[0] for row in updated.splitlines()] == [
+        f"{n}. [Kim Kardashian story number {n}](<https://pub{n}.test/story/{n}>) (pub{n}.test)" for n in range(11, 15)
+    ]
 
     bad = await run(emulator, guild, alice, "latest", {"query": '"unbalanced'})
     assert "quote" in bad.text().lower() and bad.ephemeral
