@@ -56,6 +56,7 @@ class StorywatchMixin:
 
     async def setup_hook(self) -> None:
         from cogs import load_cogs
+        from cogs.alert_controls import alert_view
 
         client: Any = self
         services = self.services
@@ -76,7 +77,7 @@ class StorywatchMixin:
         settle_heap()  # the follow index and open stories just loaded live for hours
         await load_cogs(client, services)
         await self._sync_commands()
-        transport = DiscordTransport(client)
+        transport = DiscordTransport(client, alert_view=alert_view)
         send = SendContext(
             sessions=services.sessions,
             transport=transport,

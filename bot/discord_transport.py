@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TypeVar
 
 import aiohttp
@@ -33,15 +33,14 @@ async def _post(
     embeds: Sequence[dict[str, object]],
     nonce: str,
     mentions: discord.AllowedMentions,
+    view: discord.ui.View | None = None,
 ) -> int:
-    message = await _call(
-        channel.send(
-            content=content,
-            embeds=[discord.Embed.from_dict(embed) for embed in embeds],
-            nonce=nonce,
-            allowed_mentions=mentions,
-        )
-    )
+    as_embeds = [discord.Embed.from_dict(embed) for embed in embeds]
+    if view is None:
+        request = channel.send(content=content, embeds=as_embeds, nonce=nonce, allowed_mentions=mentions)
+    else:
+        request = channel.send(content=content, embeds=as_embeds, nonce=nonce, allowed_mentions=mentions, view=view)
+    message = await _call(request)
     return int(message.id)
 
 
@@ -59,8 +58,11 @@ async def _call(request: Awaitable[T]) -> T:
 
 
 class DiscordTransport:
-    def __init__(self, client: discord.Client) -> None:
+    def __init__(self, client: discord.Client, *, alert_view: Callable[[], discord.ui.View] | None = None) -> None:
+        """``alert_view`` builds the buttons a channel alert carries (the cogs register
+        their handlers); None sends alerts without buttons."""
         self._client = client
+        self._alert_view = alert_view
 
     def _message(self, channel_id: int, message_id: int) -> discord.PartialMessage:
         return self._client.get_partial_messageable(channel_id).get_partial_message(message_id)
@@ -73,9 +75,11 @@ class DiscordTransport:
         embeds: Sequence[dict[str, object]],
         user_ids: Sequence[int],
         nonce: str,
+        alert_buttons: bool = False,
     ) -> int:
         channel = self._client.get_partial_messageable(channel_id)
-        return await _post(channel, content, embeds, nonce, only_members(user_ids))
+        view = self._alert_view() if alert_buttons and self._alert_view is not None else None
+        return await _post(channel, content, embeds, nonce, only_members(user_ids), view)
 
     async def send_dm(self, user_id: int, *, content: str | None, embed: dict[str, object] | None, nonce: str) -> int:
         channel = await _call(self._client.http.start_private_message(user_id))

@@ -182,6 +182,33 @@ async def autocomplete_follows(
     return [f.query for f in rows if needle in f.query.casefold()][:25]
 
 
+@dataclass(frozen=True)
+class AlertChoice:
+    """A follow an alert matched, and whether the member asking follows it in its channel."""
+
+    query: str
+    following: bool
+
+
+MAX_ALERT_CHOICES = 25  # a message holds 25 buttons
+
+
+async def alert_choices(
+    sessions: SessionFactory, *, guild_id: int, channel_id: int, user_id: int, message_id: int
+) -> list[AlertChoice]:
+    """The follows a sent alert message matched (every alert in a bundle), sorted, each
+    with whether this member follows it in the alert's channel; [] once the alert's
+    rows are gone (pruned) or for a message that is not an alert here."""
+    async with sessions() as session:
+        alerts = await delivery_repo.alerts_in_message(session, channel_id, message_id)
+        if not alerts:
+            return []
+        mine = await follow_repo.member_follows(session, guild_id=guild_id, user_id=user_id, channel_id=channel_id)
+    queries = sorted({q for alert in alerts for q in alert.queries.split("\n") if q})
+    following = {f.query for f in mine}
+    return [AlertChoice(query, query in following) for query in queries[:MAX_ALERT_CHOICES]]
+
+
 LATEST_PAGE_SIZE = 10
 SCAN_LIMIT = 5000
 FOLLOW_PREVIEW = 3  # articles a new follow's reply shows

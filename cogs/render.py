@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from bot.admin_service import EffectiveSettings, FeedLine, GuildStatus
 from bot.delivery.render import escape_markdown, linked_title, truncate
-from bot.follow_service import LATEST_PAGE_SIZE, FollowResult, LatestLine, LatestPage
+from bot.follow_service import LATEST_PAGE_SIZE, AlertChoice, FollowResult, LatestLine, LatestPage
 
 
 def relative_age(at: datetime, now: datetime | None = None) -> str:
@@ -39,6 +39,14 @@ def follow_reply(result: FollowResult, *, delivery: str, dm: bool, now: datetime
     if not result.recent:
         return f"{head}\nNo stored article matches it yet."
     return _fitting([head, "The newest it would have caught:", *_article_lines(result.recent, 1, now)])
+
+
+def alert_choices_text(choices: Sequence[AlertChoice], *, done: str | None = None) -> str:
+    """What an alert's follow button shows the member who clicked it (privately)."""
+    lines = [done] if done else []
+    lines.append("This alert matched:")
+    lines += [f"• `{c.query}`{' (you follow it here)' if c.following else ''}" for c in choices]
+    return _fitting(lines)
 
 
 def _article_lines(lines: Sequence[LatestLine], first: int, now: datetime | None) -> list[str]:

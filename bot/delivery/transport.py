@@ -19,9 +19,11 @@ class AlertTransport(Protocol):
         embeds: Sequence[dict[str, object]],
         user_ids: Sequence[int],
         nonce: str,
+        alert_buttons: bool = False,
     ) -> int:
         """Post a message (up to 10 embeds) that may ping only ``user_ids``; return its id
-        or raise SendFailure."""
+        or raise SendFailure. ``alert_buttons``: it is a channel alert, and carries the
+        button that lets a member follow or unfollow what it matched."""
         ...
 
     async def send_dm(self, user_id: int, *, content: str | None, embed: dict[str, object] | None, nonce: str) -> int:

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy import select
+
 from bot.follow_matcher import FollowMatcher
-from bot.follow_service import FOLLOW_PREVIEW, follow, unfollow
+from bot.follow_service import FOLLOW_PREVIEW, AlertChoice, alert_choices, follow, unfollow
 from bot.ingest import search_text_of
 from bot.settings import parse_settings
 from db.engine import SessionFactory
+from db.models import Delivery
+from db.repo import deliveries as delivery_repo
 from db.repo import feeds as feed_repo
 from db.repo import items as item_repo
 from tests.support.item_rows import item_row
@@ -36,8 +40,9 @@ async def test_unfollow_keeps_matching_a_query_someone_else_still_follows(sessio
     assert query not in matcher
 
 
-async def _store(sessions: SessionFactory, url: str, titles: dict[str, int], *, kind: str, guild_id: int = 0) -> None:
-    """A feed holding ``titles`` (title -> hours old); a "server" feed belongs to ``guild_id``."""
+async def _store(sessions: SessionFactory, url: str, titles: dict[str, int], *, kind: str, guild_id: int = 0) -> int:
+    """A feed holding ``titles`` (title -> hours old); a "server" feed belongs to ``guild_id``.
+    Returns the feed's id."""
     now = datetime.now(UTC)
     async with sessions.begin() as s:
         feed = await feed_repo.get_or_create_feed(s, url=url, name=url, kind=kind, trusted=True, interval=60, now=now)
@@ -54,6 +59,7 @@ async def _store(sessions: SessionFactory, url: str, titles: dict[str, int], *, 
             for n, (title, hours) in enumerate(titles.items())
         ]
         await item_repo.record_items(s, feed.id, rows, now=now)
+        return feed.id
 
 
 async def test_a_new_follow_shows_the_newest_articles_it_would_have_caught(sessions: SessionFactory) -> None:
@@ -70,3 +76,34 @@ async def test_a_new_follow_shows_the_newest_articles_it_would_have_caught(sessi
     assert [line.title for line in result.recent] == [f"Kim and Kanye, day {n}" for n in range(1, FOLLOW_PREVIEW + 1)]
     assert [line.source for line in result.recent] == ["http://config.test/a"] * FOLLOW_PREVIEW
     assert nothing.created and nothing.recent == ()
+
+
+async def test_an_alerts_choices_are_its_follows_and_whether_the_member_follows_each(sessions: SessionFactory) -> None:
+    feed_id = await _store(
+        sessions, "http://config.test/a", {"Kim and Kanye wed": 1, "Beyonce tours": 2}, kind="config"
+    )
+    matcher = FollowMatcher()
+    await follow(sessions, matcher, SETTINGS, guild_id=1, channel_id=10, user_id=100, text="kanye")
+    now = datetime.now(UTC)
+    async with sessions.begin() as s:
+        item_ids = [item.id for item in await item_repo.recent_items(s, [feed_id], limit=10)]
+        # One message carrying two alerts (a bundle), each with its own follows.
+        queued = [
+            delivery_repo.NewDelivery(item_id, 1, 10, f"a{item_id}", (100,), queries)
+            for item_id, queries in zip(item_ids, (("kanye", "kim kanye"), ("beyonce",)), strict=True)
+        ]
+        await delivery_repo.enqueue(s, queued, now=now)
+        for delivery in await s.scalars(select(Delivery)):
+            await delivery_repo.mark_sent(s, delivery.id, message_id=555, now=now, sent_as="alert")
+
+    async def choices(user_id: int, channel_id: int = 10, message_id: int = 555) -> list[AlertChoice]:
+        return await alert_choices(sessions, guild_id=1, channel_id=channel_id, user_id=user_id, message_id=message_id)
+
+    assert await choices(100) == [
+        AlertChoice("beyonce", following=False),
+        AlertChoice("kanye", following=True),
+        AlertChoice("kim kanye", following=False),
+    ]
+    assert [c.following for c in await choices(200)] == [False, False, False]
+    assert await choices(100, message_id=556) == []  # not an alert
+    assert await choices(100, channel_id=11) == []  # the id of a message in another channel

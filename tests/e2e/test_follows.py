@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 from tests.e2e.conftest import BotFactory
@@ -165,3 +166,66 @@ async def test_an_alert_reached_only_through_a_search_feed(
     embed = messages[0]["embeds"][0]
     assert embed["title"] == "Taylor Swift announces new album"
     assert embed["author"]["name"].startswith("Billboard")
+
+
+def buttons(message: dict) -> dict[str, str]:  # type: ignore[type-arg]
+    """custom_id -> label of a message's buttons."""
+    return {
+        c["custom_id"]: c.get("label", "")
+        for row in message.get("components") or []
+        for c in row.get("components") or []
+        if c.get("type") == 2
+    }
+
+
+async def click_when_recorded(emu: DiscordEmulator, alert: dict, user: int):  # type: ignore[no-untyped-def,type-arg]
+    """Click an alert's button once the bot has recorded the alert as sent (it does so just
+    after Discord answers; a member's click comes seconds later)."""
+    for _ in range(50):
+        clicked = await emu.click_component(alert, "sw:alert", user)
+        await clicked.wait_response(timeout=10)
+        if "too old" not in clicked.text():
+            return clicked
+        await asyncio.sleep(0.1)
+    raise AssertionError("the alert was never recorded as sent")
+
+
+async def test_an_alerts_button_follows_and_unfollows_what_it_matched(
+    emulator: DiscordEmulator, feeds: FeedServer, start_bot: BotFactory
+) -> None:
+    guild = emulator.standard_guild()
+    url = feeds.set_feed("f.xml", [])
+    await start_bot(feeds=[("Celeb", url)], extra=MANY_CHANGES)
+    await emulator.wait_for(lambda: feeds.hits("f.xml") >= 2, timeout=30)
+    alice, bob = guild.member_ids[0], guild.member_ids[1]
+    await run(emulator, guild, alice, "follow", {"query": "kim kanye"})
+    feeds.set_feed("f.xml", [item(1, "Kim Kardashian and Kanye West marry")])
+    await emulator.wait_for(lambda: len(emulator.messages(guild.news_channel_id)) == 1, timeout=30)
+    [alert] = emulator.messages(guild.news_channel_id)
+    assert buttons(alert) == {"sw:alert": "Follow / unfollow"}
+
+    # Bob follows nothing: the button offers him the alert's follow, privately.
+    offer = await click_when_recorded(emulator, alert, bob)
+    follow_id = f"sw:alert:follow:{alert['id']}:0"
+    assert offer.ephemeral and buttons(offer.original or {}) == {follow_id: "Follow kanye kim"}
+    assert offer.text().splitlines()[:2] == ["This alert matched:", "• `kanye kim`"]
+    followed = await emulator.click_component(offer.original or {}, follow_id, bob)
+    await followed.wait_response(timeout=10)
+    assert followed.response is not None
+    assert followed.response["data"]["content"].splitlines() == [
+        "✅ Following `kanye kim` in this channel.",
+        "This alert matched:",
+        "• `kanye kim` (you follow it here)",
+    ]
+    assert "`kanye kim`" in (await run(emulator, guild, bob, "follows")).text()
+
+    # Alice, who was pinged, is offered the way out.
+    mine = await click_when_recorded(emulator, alert, alice)
+    unfollow_id = f"sw:alert:unfollow:{alert['id']}:0"
+    assert buttons(mine.original or {}) == {unfollow_id: "Unfollow kanye kim"}
+    gone = await emulator.click_component(mine.original or {}, unfollow_id, alice)
+    await gone.wait_response(timeout=10)
+    assert gone.response is not None
+    assert gone.response["data"]["content"].splitlines()[0] == "Unfollowed `kanye kim`."
+    assert "No follows here yet" in (await run(emulator, guild, alice, "follows")).text()
+    assert "`kanye kim`" in (await run(emulator, guild, bob, "follows")).text()
