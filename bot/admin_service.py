@@ -199,6 +199,7 @@ class EffectiveSettings:
     search_feeds: bool
     allowed_channel_ids: list[int]
     bundle_max: int  # 1: every alert its own message
+    alert_buttons: bool
 
 
 async def effective_settings(sessions: SessionFactory, settings: Settings, *, guild_id: int) -> EffectiveSettings:
@@ -214,6 +215,7 @@ async def effective_settings(sessions: SessionFactory, settings: Settings, *, gu
         search_feeds=settings.search_feeds.enabled if row is None or row.search_feeds is None else row.search_feeds,
         allowed_channel_ids=[int(c) for c in (row.allowed_channel_ids or "").split()] if row else [],
         bundle_max=policy.bundle_max,
+        alert_buttons=policy.alert_buttons,
     )
 
 

@@ -105,6 +105,9 @@ class AlertSettings:
     # Alerts due in a channel at the same time (a burst, a channel catching up) go out
     # together, up to this many articles in one message; 1: one message per alert.
     bundle_max: int = 5
+    # A channel alert carries a button that lets a member follow or unfollow what it
+    # matched; servers can turn it off (/settings alert_buttons).
+    alert_buttons: bool = True
     # How long a worker's claim on queued alerts lasts before another worker may send them.
     claim_lease_seconds: float = 50.0
 

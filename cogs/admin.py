@@ -200,6 +200,7 @@ class AdminCog(commands.Cog):
         timezone="The server's time zone, e.g. Europe/Paris",
         search_feeds="Also search the whole news for each follow",
         bundle_alerts="Alerts arriving in a channel together share one message (off: one message each)",
+        alert_buttons="Alerts carry a button to follow or unfollow what they matched",
         follow_channel="Allow (or stop allowing) follows in this channel; none listed: every channel",
     )
     @app_commands.guild_only()
@@ -216,6 +217,7 @@ class AdminCog(commands.Cog):
         search_feeds: bool | None = None,
         follow_channel: discord.TextChannel | None = None,
         bundle_alerts: bool | None = None,
+        alert_buttons: bool | None = None,
     ) -> None:
         assert interaction.guild_id is not None
         changing = any(
@@ -229,6 +231,7 @@ class AdminCog(commands.Cog):
                 search_feeds,
                 follow_channel,
                 bundle_alerts,
+                alert_buttons,
             )
         )
         if changing:
@@ -243,6 +246,7 @@ class AdminCog(commands.Cog):
             timezone=timezone,
             search_feeds=search_feeds,
             bundle_alerts=bundle_alerts,
+            alert_buttons=alert_buttons,
         )
         if follow_channel is not None:
             await admin_service.toggle_allowed_channel(

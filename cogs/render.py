@@ -122,6 +122,7 @@ def settings_text(current: EffectiveSettings) -> str:
             f"Search feeds: {'on' if current.search_feeds else 'off'}",
             "Alerts arriving together: "
             + (f"one message, up to {current.bundle_max}" if current.bundle_max > 1 else "one message each"),
+            f"Follow / unfollow button on alerts: {'on' if current.alert_buttons else 'off'}",
             f"Follows allowed in: {channels}",
         ]
     )

@@ -280,6 +280,7 @@ class GuildSettings(Base):
     timezone: Mapped[str | None] = mapped_column(String(64))
     search_feeds: Mapped[bool | None] = mapped_column(Boolean)
     bundle_alerts: Mapped[bool | None] = mapped_column(Boolean)
+    alert_buttons: Mapped[bool | None] = mapped_column(Boolean)
     allowed_channel_ids: Mapped[str | None] = mapped_column(Text)  # space-separated; None: all
 
 

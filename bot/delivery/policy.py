@@ -18,6 +18,7 @@ class AlertPolicy:
     quiet_hours: str = ""  # "23:00-07:00"; empty: none
     timezone: str = "UTC"
     bundle_max: int = 5  # new alerts due together in one message; 1: one message each
+    alert_buttons: bool = True  # channel alerts carry the follow / unfollow button
 
 
 def policy_of(row: GuildSettings | None, defaults: AlertSettings) -> AlertPolicy:
@@ -30,6 +31,7 @@ def policy_of(row: GuildSettings | None, defaults: AlertSettings) -> AlertPolicy
         quiet_hours=(row.quiet_hours if row and row.quiet_hours is not None else defaults.quiet_hours),
         timezone=(row.timezone if row and row.timezone else defaults.timezone),
         bundle_max=(1 if row and row.bundle_alerts is False else defaults.bundle_max),
+        alert_buttons=(row.alert_buttons if row and row.alert_buttons is not None else defaults.alert_buttons),
     )
 
 

@@ -288,7 +288,7 @@ async def _deliver_alerts(
                 embeds=[alert.embed for alert in bundle] if part == 0 else [],
                 user_ids=chunk,
                 nonce=bundle_nonce(ids, part),
-                alert_buttons=part == 0,
+                alert_buttons=part == 0 and policy.alert_buttons,
             )
             first_id = first_id or message_id
     except SendFailure as failure:

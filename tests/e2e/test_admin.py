@@ -158,6 +158,7 @@ async def test_settings_show_and_change(emulator: DiscordEmulator, feeds: FeedSe
     shown = await run(emulator, guild, guild.owner_id, "settings")
     assert "Story mode: `thread`" in shown.text()
     assert "Alerts arriving together: one message, up to 5" in shown.text()
+    assert "Follow / unfollow button on alerts: on" in shown.text()
     changed = await run(
         emulator,
         guild,
@@ -169,11 +170,13 @@ async def test_settings_show_and_change(emulator: DiscordEmulator, feeds: FeedSe
             "timezone": "Europe/Paris",
             "follow_channel": guild.news_channel_id,
             "bundle_alerts": False,
+            "alert_buttons": False,
         },
     )
     text = changed.text()
     assert "Saved" in text and "`separate`" in text and "23:00-07:00 (Europe/Paris)" in text
     assert "Alerts arriving together: one message each" in text
+    assert "Follow / unfollow button on alerts: off" in text
     bad = await run(emulator, guild, guild.owner_id, "settings", {"timezone": "Mars/Olympus"})
     assert "Unknown time zone" in bad.text()
     # Follows are now only allowed in #news.

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import discord
 import pytest
@@ -20,6 +21,7 @@ from bot.delivery.render import bundle_nonce, nonce_for
 from bot.delivery.sender import deliver_due
 from bot.discord_transport import DiscordTransport
 from bot.settings import AlertSettings
+from cogs.alert_controls import alert_view
 from db.engine import SessionFactory
 from db.models import Delivery
 from db.repo import deliveries as delivery_repo
@@ -89,11 +91,15 @@ def sender(sessions: SessionFactory, client: discord.Client, worker_id: str, *, 
     """The sender over DiscordTransport: story mode separate, the flood cap out of the way."""
     return SendContext(
         sessions=sessions,
-        transport=DiscordTransport(client),
+        transport=DiscordTransport(client, alert_view=alert_view),
         worker_id=worker_id,
         alerts=AlertSettings(max_per_window=10**6, story_mode="separate", bundle_max=bundle_max),
         lease=timedelta(seconds=60),
     )
+
+
+def button_ids(message: dict[str, Any]) -> list[str]:
+    return [c["custom_id"] for row in message.get("components") or [] for c in row.get("components") or []]
 
 
 async def history(client: discord.Client, channel_id: int) -> dict[str, int]:
@@ -148,19 +154,20 @@ async def test_alerts_due_together_in_a_channel_go_out_as_one_message_each_membe
     assert [[e["title"] for e in m["embeds"]] for m in page] == [titles[:5], titles[5:]]
     assert [m["content"] for m in page] == [f"<@{first}> <@{second}>"] * 2  # once each, not per alert
     assert [m["nonce"] for m in page] == [bundle_nonce(ids[:5]), bundle_nonce(ids[5:])]
+    assert [button_ids(m) for m in page] == [["sw:alert"]] * 2  # follow / unfollow, one per message
     async with sessions() as session:
         rows = list(await session.scalars(select(Delivery).where(Delivery.id.in_(ids)).order_by(Delivery.id)))
     assert [r.status for r in rows] == ["sent"] * 7
     assert [r.message_id for r in rows] == [int(page[0]["id"])] * 5 + [int(page[1]["id"])] * 2
 
 
-async def test_a_server_that_turned_bundling_off_gets_one_message_per_alert(
+async def test_a_server_that_turned_bundling_and_buttons_off_gets_one_plain_message_per_alert(
     sessions: SessionFactory, emulator: EmulatorProcess, client: discord.Client
 ) -> None:
     guild = emulator.guilds[1]
     channel = guild.channel_ids[1]
-    async with sessions.begin() as session:  # /settings bundle_alerts:false
-        await guild_repo.update_settings(session, guild.guild_id, bundle_alerts=False)
+    async with sessions.begin() as session:  # /settings bundle_alerts:false alert_buttons:false
+        await guild_repo.update_settings(session, guild.guild_id, bundle_alerts=False, alert_buttons=False)
     ids = await queue(sessions, guild, channel, range(200, 203))
     ctx = sender(sessions, client, "test-unbundled", bundle_max=5)
     assert await deliver_due(ctx) == 3
@@ -168,6 +175,7 @@ async def test_a_server_that_turned_bundling_off_gets_one_message_per_alert(
     page = sorted(await client.http.logs_from(channel, 100), key=lambda m: int(m["id"]))
     assert [len(m["embeds"]) for m in page] == [1, 1, 1]
     assert [m["nonce"] for m in page] == [nonce_for(i) for i in ids]
+    assert [button_ids(m) for m in page] == [[], [], []]
 
 
 async def test_a_drain_reads_a_servers_policy_once_while_it_is_fresh(sessions: SessionFactory) -> None:
