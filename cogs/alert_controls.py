@@ -13,9 +13,8 @@ from typing import Any
 import discord
 
 from bot import follow_service
-from bot.errors import StorywatchError
 from bot.services import Services
-from cogs.errors import message_for
+from cogs.errors import reply_error
 from cogs.render import alert_choices_text
 from cogs.throttle import check_change, check_read
 
@@ -87,8 +86,8 @@ class AlertButton(discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]], te
         try:
             await check_read(_services(interaction), interaction)
             choices = await _choices(interaction, message_id)
-        except StorywatchError as error:
-            await _say(interaction, message_for(error))
+        except Exception as error:  # every failure gets a reply; ours are logged
+            await reply_error(interaction, error)
             return
         if not choices:
             await _say(interaction, TOO_OLD)
@@ -136,8 +135,8 @@ class ChoiceButton(
                 return
             done = await self._apply(interaction, choices[self.index].query)
             choices = await _choices(interaction, self.message_id)
-        except StorywatchError as error:
-            await _say(interaction, message_for(error))
+        except Exception as error:  # every failure gets a reply; ours are logged
+            await reply_error(interaction, error)
             return
         await interaction.response.edit_message(
             content=alert_choices_text(choices, done=done),

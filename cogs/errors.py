@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import discord
 from discord import app_commands
@@ -33,14 +34,16 @@ def message_for(error: BaseException) -> str:
     return "Something went wrong on our side; it has been logged. Please try again later."
 
 
-async def reply_error(interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
+async def reply_error(interaction: discord.Interaction, error: Exception) -> None:
+    """The reply to a command or button whose work failed: the reason for a member's
+    mistake, a generic line (and a logged traceback) for ours."""
     original = error.original if isinstance(error, app_commands.CommandInvokeError) else error
     if not isinstance(original, StorywatchError | app_commands.CheckFailure | app_commands.TransformerError):
         log.error(
             "command failed",
             exc_info=original,
             extra={
-                "command": interaction.command.name if interaction.command else "?",
+                "command": interaction.command.name if interaction.command else _custom_id(interaction),
                 "guild_id": interaction.guild_id,
             },
         )
@@ -52,6 +55,11 @@ async def reply_error(interaction: discord.Interaction, error: app_commands.AppC
             await interaction.response.send_message(text, ephemeral=True)
     except discord.HTTPException:
         log.warning("could not send an error reply", extra={"guild_id": interaction.guild_id})
+
+
+def _custom_id(interaction: discord.Interaction) -> str:
+    data: dict[str, Any] = dict(interaction.data or {})
+    return str(data.get("custom_id") or "?")
 
 
 def install_error_handler(bot: commands.Bot) -> None:

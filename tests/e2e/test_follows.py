@@ -229,3 +229,12 @@ async def test_an_alerts_button_follows_and_unfollows_what_it_matched(
     assert gone.response["data"]["content"].splitlines()[0] == "Unfollowed `kanye kim`."
     assert "No follows here yet" in (await run(emulator, guild, alice, "follows")).text()
     assert "`kanye kim`" in (await run(emulator, guild, bob, "follows")).text()
+
+    # The button makes the same checks as /follow: here, the server's follow channels.
+    restricted = await run(emulator, guild, guild.owner_id, "settings", {"follow_channel": guild.general_channel_id})
+    assert "Saved" in restricted.text()
+    again = await click_when_recorded(emulator, alert, alice)
+    refused = await emulator.click_component(again.original or {}, follow_id, alice)
+    await refused.wait_response(timeout=10)
+    assert refused.ephemeral and "This server keeps follows in" in refused.text(), refused.text()
+    assert "No follows here yet" in (await run(emulator, guild, alice, "follows")).text()
