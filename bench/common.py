@@ -39,6 +39,7 @@ class Headline:
     hostname: str
     timestamp_ms: int
     category: str = ""  # b business, t science and technology, e entertainment, m health
+    story: str = ""  # the UCI story cluster
 
 
 def load_headlines(path: Path = HEADLINES_TSV) -> list[Headline]:
@@ -54,6 +55,7 @@ def load_headlines(path: Path = HEADLINES_TSV) -> list[Headline]:
                 hostname=row["HOSTNAME"],
                 timestamp_ms=int(row["TIMESTAMP"]),
                 category=row["CATEGORY"],
+                story=row["STORY"],
             )
             for row in reader
         ]

@@ -27,16 +27,21 @@ from db.repo import feeds as feed_repo
 from db.repo import follows as follow_repo
 from db.repo import guild_settings as guild_repo
 from db.repo import items as item_repo
+from db.repo import stories as story_repo
 
 
 @dataclass(frozen=True)
 class LatestLine:
+    """A story's newest matching article, standing for the story."""
+
     item_id: int
     title: str
     link: str | None
     source: str
     at: datetime
     alerted_here: bool
+    more: int = 0  # the story's other stored articles this server sees
+    thread_id: int | None = None  # the thread gathering the story in this channel
 
 
 @dataclass(frozen=True)
@@ -254,19 +259,38 @@ async def _newest_matching(
     limit: int,
     offset: int = 0,
 ) -> tuple[list[LatestLine], bool]:
-    """Up to ``limit`` stored articles of the feeds this server sees that match any of
-    ``queries``, newest first, after skipping ``offset``; and whether more exist."""
+    """Up to ``limit`` stories with stored articles of the feeds this server sees that match
+    any of ``queries``, newest first, after skipping ``offset`` stories; and whether more
+    exist. A story shows as its newest matching article, with the count of its other
+    coverage and its thread in this channel: twenty outlets on one story are one line."""
     feed_names = {feed.id: name for feed, name in await feed_repo.feeds_for_guild(session, guild_id)}
+    listed: set[str] = set()
+
+    def first_of_its_story(item: Item) -> bool:
+        # Candidates come newest first, so the first match of a story is its newest; a
+        # story already listed needs no matching.
+        if item.story_id is not None and item.story_id in listed:
+            return False
+        if not _item_matches(item, queries):
+            return False
+        if item.story_id is not None:
+            listed.add(item.story_id)
+        return True
+
     found = await item_repo.search_items(
         session,
         list(feed_names),
         queries,
-        accept=lambda item: _item_matches(item, queries),
+        accept=first_of_its_story,
         limit=limit + 1,
         offset=offset,
         scan_limit=SCAN_LIMIT,
     )
-    alerted = await delivery_repo.alerted_items(session, channel_id, [i.id for i in found])
+    shown = found[:limit]
+    story_ids = [item.story_id for item in shown if item.story_id]
+    sizes = await item_repo.story_sizes(session, list(feed_names), story_ids)
+    threads = await story_repo.threads_in_channel(session, channel_id, story_ids)
+    alerted = await delivery_repo.alerted_items(session, channel_id, [i.id for i in shown])
     lines = [
         LatestLine(
             item_id=item.id,
@@ -275,8 +299,10 @@ async def _newest_matching(
             source=item.source_name or feed_names.get(item.feed_id, "?"),
             at=item.sort_at,
             alerted_here=item.id in alerted,
+            more=max(0, sizes.get(item.story_id, 1) - 1) if item.story_id else 0,
+            thread_id=threads.get(item.story_id) if item.story_id else None,
         )
-        for item in found[:limit]
+        for item in shown
     ]
     return lines, len(found) > limit
 

@@ -55,7 +55,10 @@ def _article_lines(lines: Sequence[LatestLine], first: int, now: datetime | None
         title = truncate(escape_markdown(line.title), 150)
         linked = linked_title(title, line.link)
         mark = " ✅" if line.alerted_here else ""
-        out.append(f"{number}. {linked} — {escape_markdown(line.source)}, {relative_age(line.at, now)}{mark}")
+        story = f" · +{line.more} more on this story" if line.more else ""
+        thread = f" · <#{line.thread_id}>" if line.thread_id else ""
+        age = relative_age(line.at, now)
+        out.append(f"{number}. {linked} — {escape_markdown(line.source)}, {age}{mark}{story}{thread}")
     return out
 
 

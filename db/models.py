@@ -129,6 +129,8 @@ class Item(Base):
         Index("ix_items_article_key", "article_key"),
         Index("ix_items_sort_at", "sort_at"),
         Index("ix_items_feed_sort", "feed_id", "sort_at"),
+        # A story's coverage, counted for /latest.
+        Index("ix_items_story", "story_id"),
     )
 
 

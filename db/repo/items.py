@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, select, text
+from sqlalchemy import delete, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.query.model import Query
@@ -127,6 +127,18 @@ async def items_with_feed_names(session: AsyncSession, ids: Sequence[int]) -> di
         select(Item, Feed.name).join(Feed, Feed.id == Item.feed_id).where(Item.id.in_(list(ids)))
     )
     return {item.id: (item, name) for item, name in rows}
+
+
+async def story_sizes(session: AsyncSession, feed_ids: Sequence[int], story_ids: Sequence[str]) -> dict[str, int]:
+    """How many stored articles of ``feed_ids`` each story holds (one query)."""
+    if not feed_ids or not story_ids:
+        return {}
+    rows = await session.execute(
+        select(Item.story_id, func.count())
+        .where(Item.story_id.in_(list(story_ids)), Item.feed_id.in_(list(feed_ids)))
+        .group_by(Item.story_id)
+    )
+    return {story_id: int(count) for story_id, count in rows if story_id is not None}
 
 
 async def search_items(

@@ -35,6 +35,20 @@ async def save_stories(session: AsyncSession, stories: Sequence[tuple[str, str, 
     await session.execute(stmt)
 
 
+async def threads_in_channel(session: AsyncSession, channel_id: int, story_ids: Sequence[str]) -> dict[str, int]:
+    """story id -> the thread that gathers its coverage in this channel, where one exists."""
+    if not story_ids:
+        return {}
+    rows = await session.execute(
+        select(ChannelStory.story_id, ChannelStory.thread_id).where(
+            ChannelStory.channel_id == channel_id,
+            ChannelStory.story_id.in_(list(story_ids)),
+            ChannelStory.thread_id.is_not(None),
+        )
+    )
+    return {story_id: int(thread_id) for story_id, thread_id in rows if thread_id is not None}
+
+
 async def prune_stories(session: AsyncSession, *, before: datetime) -> int:
     result = await session.execute(delete(Story).where(Story.last_seen < before))
     await session.execute(delete(ChannelStory).where(ChannelStory.last_article_at < before))

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
 from bot.follow_matcher import FollowMatcher
-from bot.follow_service import FOLLOW_PREVIEW, AlertChoice, alert_choices, follow, unfollow
+from bot.follow_service import FOLLOW_PREVIEW, AlertChoice, alert_choices, follow, latest, unfollow
 from bot.ingest import search_text_of
 from bot.settings import parse_settings
 from db.engine import SessionFactory
@@ -15,6 +16,7 @@ from db.models import Delivery
 from db.repo import deliveries as delivery_repo
 from db.repo import feeds as feed_repo
 from db.repo import items as item_repo
+from db.repo import stories as story_repo
 from tests.support.item_rows import item_row
 
 SETTINGS = parse_settings("[search_feeds]\nenabled = false\n", "test", {})
@@ -107,3 +109,51 @@ async def test_an_alerts_choices_are_its_follows_and_whether_the_member_follows_
     assert [c.following for c in await choices(200)] == [False, False, False]
     assert await choices(100, message_id=556) == []  # not an alert
     assert await choices(100, channel_id=11) == []  # the id of a message in another channel
+
+
+async def test_latest_shows_a_story_once_with_its_other_coverage_and_its_thread_here(sessions: SessionFactory) -> None:
+    now = datetime.now(UTC)
+    stories = {  # title: (story, hours old); "wed" has three articles, one not matching
+        "Kim and Kanye wed in Florence": ("wed", 1),
+        "Kanye and Kim: the wedding photos": ("wed", 2),
+        "Florence wedding draws crowds": ("wed", 3),
+        "Kim and Kanye's honeymoon in Ireland": ("honeymoon", 4),
+        "Kim and Kanye album rumours": (None, 5),
+    }
+    async with sessions.begin() as s:
+        feed = await feed_repo.get_or_create_feed(
+            s, url="http://config.test/a", name="Celeb", kind="config", trusted=True, interval=60, now=now
+        )
+        rows = [
+            replace(
+                item_row(
+                    f"g{n}", title, published=now - timedelta(hours=hours), search_text=search_text_of(title, "", ())
+                ),
+                story_id=story,
+            )
+            for n, (title, (story, hours)) in enumerate(stories.items())
+        ]
+        await item_repo.record_items(s, feed.id, rows, now=now)
+        honeymoon = await story_repo.open_channel_story(
+            s,
+            channel_id=10,
+            guild_id=1,
+            story_id="honeymoon",
+            root_message_id=7,
+            root_delivery_id=1,
+            outlet="Celeb",
+            user_ids=[100],
+            now=now,
+        )
+        await story_repo.set_root_thread(s, 10, honeymoon.root_message_id, 777)
+
+    async def page(channel_id: int) -> list[tuple[str, int, int | None]]:
+        found = await latest(sessions, SETTINGS, guild_id=1, channel_id=channel_id, user_id=100, text="kim kanye")
+        return [(line.title, line.more, line.thread_id) for line in found.lines]
+
+    assert await page(10) == [
+        ("Kim and Kanye wed in Florence", 2, None),  # the newest stands for its story
+        ("Kim and Kanye's honeymoon in Ireland", 0, 777),
+        ("Kim and Kanye album rumours", 0, None),  # no story: a line of its own
+    ]
+    assert [thread for _title, _more, thread in await page(11)] == [None, None, None]  # another channel

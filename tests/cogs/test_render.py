@@ -10,7 +10,7 @@ from cogs.render import REPLY_LIMIT, follow_reply, latest_lines
 NOW = datetime(2026, 5, 1, 12, tzinfo=UTC)
 
 
-def line(n: int, *, link: str | None = None, title: str | None = None) -> LatestLine:
+def line(n: int, *, link: str | None = None, title: str | None = None, **story: int) -> LatestLine:
     return LatestLine(
         item_id=n,
         title=title or f"Story {n}",
@@ -18,6 +18,7 @@ def line(n: int, *, link: str | None = None, title: str | None = None) -> Latest
         source="Pub",
         at=NOW - timedelta(hours=n),
         alerted_here=False,
+        **story,
     )
 
 
@@ -71,4 +72,14 @@ def test_the_follow_reply_says_when_nothing_stored_matches_yet() -> None:
         "✅ You already follow `apollo` in this channel as a daily digest. "
         "New matching articles will reach you by direct message.",
         "No stored article matches it yet.",
+    ]
+
+
+def test_a_storys_line_counts_its_other_coverage_and_points_to_its_thread() -> None:
+    page = LatestPage([line(1, more=4, thread_id=777), line(2, more=1), line(3)], page=0, has_more=False, queries=["x"])
+
+    assert [row.split(" — ")[1] for row in latest_lines(page, NOW).splitlines()] == [
+        "Pub, 1h ago · +4 more on this story · <#777>",
+        "Pub, 2h ago · +1 more on this story",
+        "Pub, 3h ago",
     ]

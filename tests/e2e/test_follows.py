@@ -79,11 +79,34 @@ async def test_follow_errors_unfollow_autocomplete_and_follows(
     assert "kanye kim" not in (await run(emulator, guild, alice, "follows")).text()
 
 
+KARDASHIAN_TOPICS = [
+    "opens a bakery in Tokyo",
+    "sues tabloid over wedding photos",
+    "launches mobile game sequel",
+    "buys mansion in Bel Air",
+    "attends Paris fashion week",
+    "signs perfume licensing deal",
+    "donates to Armenian charity",
+    "skips Met Gala appearance",
+    "hires new publicist",
+    "films reality show finale",
+    "visits Vatican museum",
+    "trains for marathon",
+    "adopts rescue puppy",
+    "testifies before Senate panel",
+]
+
+
 async def test_latest_with_and_without_query_and_paging(
     emulator: DiscordEmulator, feeds: FeedServer, start_bot: BotFactory
 ) -> None:
     guild = emulator.standard_guild()
-    stories = [item(n, f"Kim Kardashian story number {n}", minutes_ago=n) for n in range(1, 15)]
+    # Fourteen stories, n minutes old; the first has two older articles by other outlets.
+    stories = [item(n, f"Kim Kardashian {topic}", minutes_ago=n) for n, topic in enumerate(KARDASHIAN_TOPICS, 1)]
+    stories += [
+        item(101, "Kim Kardashian opens bakery in Tokyo's Shibuya district", minutes_ago=20),
+        item(102, "Kim Kardashian's Tokyo bakery opens to long lines", minutes_ago=21),
+    ]
     stories.append(item(99, "Taylor Swift wins award", minutes_ago=3))
     await start_bot(feeds=[("Celeb", feeds.set_feed("f.xml", stories))], extra=MANY_CHANGES)
     await emulator.wait_for(lambda: feeds.hits("f.xml") >= 2, timeout=30)
@@ -101,15 +124,20 @@ async def test_latest_with_and_without_query_and_paging(
     assert "Taylor Swift wins award" in mine.text() and "Kardashian" not in mine.text()
 
     page = await run(emulator, guild, alice, "latest", {"query": "kardashian"})
-    # Newest first, ten a page, numbered; the real host stands beside every link.
-    assert [row.split(" — ")[0] for row in page.response["data"]["content"].splitlines()] == [
-        f"{n}. [Kim Kardashian story number {n}](<https://pub{n}.test/story/{n}>) (pub{n}.test)" for n in range(1, 11)
+    rows = page.response["data"]["content"].splitlines()
+    # A story a line, newest first, ten a page, numbered; the real host beside every link.
+    assert [row.split(" — ")[0] for row in rows] == [
+        f"{n}. [Kim Kardashian {topic}](<https://pub{n}.test/story/{n}>) (pub{n}.test)"
+        for n, topic in enumerate(KARDASHIAN_TOPICS[:10], 1)
     ]
+    # The Tokyo story's other coverage is counted on its line, not listed.
+    assert rows[0].endswith("m ago · +2 more on this story") and "more on this story" not in "".join(rows[1:])
     older = await emulator.click_component(page.original, "latest:next", alice, guild.guild_id, guild.news_channel_id)
     await older.wait_response(timeout=10)
     updated = older.response["data"]["content"]
     assert [row.split(" — ")[0] for row in updated.splitlines()] == [
-        f"{n}. [Kim Kardashian story number {n}](<https://pub{n}.test/story/{n}>) (pub{n}.test)" for n in range(11, 15)
+        f"{n}. [Kim Kardashian {topic}](<https://pub{n}.test/story/{n}>) (pub{n}.test)"
+        for n, topic in enumerate(KARDASHIAN_TOPICS[10:], 11)
     ]
 
     bad = await run(emulator, guild, alice, "latest", {"query": '"unbalanced'})
