@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 import random
+from collections import deque
 from collections.abc import Callable, Collection
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
@@ -42,6 +43,9 @@ WRITE_QUEUE_FACTOR = 4
 # Within a tick, claim again once this share of the slots is free (1/4): a claim is a write
 # transaction, and one per finished poll would make claims the database's main work.
 REFILL_SHARE = 4
+# A dispatcher's claim takes this many times ``concurrency`` feeds beyond the free slots;
+# they wait in ``PollContext.claimed`` and start as slots free, without a claim each time.
+CLAIM_AHEAD = 1
 
 
 @dataclass
@@ -62,6 +66,8 @@ class PollContext:
     writing: int = 0  # polls in flight past their fetch and parse: waiting for their write
     slot_freed: asyncio.Event = field(default_factory=asyncio.Event)  # a poll left its fetch slot
     dispatcher: asyncio.Task[int] | None = None  # the running dispatch_while_due (keep_dispatching)
+    # Feeds claimed ahead by the dispatcher, not started yet, with when (loop time) they were claimed.
+    claimed: deque[tuple[ClaimedFeed, float]] = field(default_factory=deque)
     fetch_slots: asyncio.Semaphore = field(init=False)  # see __post_init__
     audience: AudienceCache = field(default_factory=AudienceCache)  # follows of matched queries
     # Feed id -> digests of the items its last stored poll carried (PreparedFeed.digests):
@@ -115,7 +121,7 @@ async def dispatch_due_feeds(ctx: PollContext) -> int:
     next poll comes one interval after its own poll finished.
     """
     free = _free_slots(ctx)
-    return await _dispatch(ctx, free) if free > 0 else 0
+    return (await _dispatch(ctx, free))[0] if free > 0 else 0
 
 
 async def dispatch_while_due(ctx: PollContext, *, seconds: float) -> int:
@@ -134,10 +140,10 @@ async def dispatch_while_due(ctx: PollContext, *, seconds: float) -> int:
     while True:
         free = _free_slots(ctx)
         if free > 0:
-            count = await _dispatch(ctx, free)
+            count, more = await _dispatch(ctx, free)
             started += count
-            if count < free:
-                return started  # no feed is left due; the next tick looks again
+            if not more:
+                return started  # no feed is left due or held; the next tick looks again
         while _free_slots(ctx) < batch:
             remaining = deadline - loop.time()
             if remaining <= 0:
@@ -180,23 +186,41 @@ def _free_slots(ctx: PollContext) -> int:
     return min(concurrency - fetching, WRITE_QUEUE_FACTOR * concurrency - len(ctx.in_flight))
 
 
-async def _dispatch(ctx: PollContext, free: int) -> int:
-    now = ctx.clock()
-    async with write_transaction(ctx) as session:
-        feeds = await feed_repo.claim_due_feeds(
-            session,
-            now=now,
-            worker=ctx.worker_id,
-            lease=timedelta(seconds=ctx.settings.polling.lease),
-            limit=free,
-        )
-    for feed in feeds:
-        lag = (now - feed.next_poll_at).total_seconds()
+async def _dispatch(ctx: PollContext, free: int) -> tuple[int, bool]:
+    """Start up to ``free`` polls of feeds claimed ahead, claiming first when fewer than
+    that are held (``free`` and ``CLAIM_AHEAD`` times concurrency more, in one write
+    transaction). Returns (polls started, whether more feeds may be due)."""
+    loop = asyncio.get_running_loop()
+    more = True
+    if len(ctx.claimed) < free:
+        now = ctx.clock()
+        wanted = free - len(ctx.claimed) + CLAIM_AHEAD * ctx.settings.polling.concurrency
+        async with write_transaction(ctx) as session:
+            feeds = await feed_repo.claim_due_feeds(
+                session,
+                now=now,
+                worker=ctx.worker_id,
+                lease=timedelta(seconds=ctx.settings.polling.lease),
+                limit=wanted,
+            )
+        claimed_at = loop.time()
+        ctx.claimed.extend((feed, claimed_at) for feed in feeds)
+        more = len(feeds) == wanted
+    started = 0
+    # A feed held for half its lease is left to expire (another worker may take it then):
+    # its poll could outlast the lease, and the feed be polled twice.
+    fresh_after = loop.time() - ctx.settings.polling.lease / 2
+    while started < free and ctx.claimed:
+        feed, claimed_at = ctx.claimed.popleft()
+        if claimed_at < fresh_after:
+            continue
+        lag = (ctx.clock() - feed.next_poll_at).total_seconds()
         ctx.metrics.set("storywatch_poll_lag_seconds", max(lag, 0.0))
         task = asyncio.create_task(_poll_and_notify(ctx, feed), name=f"poll-feed-{feed.id}")
         ctx.in_flight.add(task)
         task.add_done_callback(partial(_poll_done, ctx))
-    return len(feeds)
+        started += 1
+    return started, more or bool(ctx.claimed)
 
 
 def _poll_done(ctx: PollContext, task: asyncio.Task[FeedOutcome]) -> None:
@@ -213,7 +237,8 @@ async def _poll_and_notify(ctx: PollContext, feed: ClaimedFeed) -> FeedOutcome:
 
 async def drain_polls(ctx: PollContext, grace: float) -> None:
     """Shutdown: start no more polls, let running ones finish for ``grace`` seconds, then
-    cancel the rest. A claim cut short leaves its feeds leased; the lease expires."""
+    cancel the rest. A claim cut short, and feeds claimed ahead, stay leased until the
+    caller releases the worker's claims or the lease expires."""
     if ctx.dispatcher is not None:
         ctx.dispatcher.cancel()
         with contextlib.suppress(asyncio.CancelledError):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 
@@ -380,6 +381,52 @@ async def test_draining_stops_the_dispatcher_before_the_polls(
     server.gate.set()
     await asyncio.sleep(0.1)
     assert len(server.requests) == 2  # the ten feeds still due were never claimed
+
+
+async def claimed_by_worker(sessions: SessionFactory) -> int:
+    async with sessions() as s:
+        return int(await s.scalar(select(func.count()).where(Feed.claimed_by == "test-worker")) or 0)
+
+
+async def test_a_dispatcher_claims_ahead_and_starts_held_feeds_as_slots_free(
+    sessions: SessionFactory, server: FeedServer, fetcher: FeedFetcher
+) -> None:
+    """A claim (a write transaction) takes the free slots' feeds and a concurrency's worth
+    more, held in the context: as polls finish, slots refill from them without claiming."""
+    await add_failing_feeds(sessions, server, 10)
+    server.gate = asyncio.Event()  # every request waits: both slots stay busy
+    ctx = context(sessions, fetcher, FollowMatcher(), concurrency=2)
+    async with asyncio.timeout(60):
+        dispatcher = keep_dispatching(ctx, seconds=3_600)
+        assert dispatcher is not None
+        await _until(lambda: len(server.requests) == 2, "two polls to fetch")
+        assert len(ctx.claimed) == 2  # held, not started
+        assert await claimed_by_worker(sessions) == 4  # the other six are free for any worker
+        server.gate.set()
+        assert await dispatcher == 10
+        await drain_polls(ctx, grace=10)
+    assert sorted(name for name, _headers in server.requests) == sorted(f"f{n}.xml" for n in range(10))
+    assert not ctx.claimed and await claimed_by_worker(sessions) == 0
+
+
+async def test_a_feed_held_for_half_its_lease_is_left_to_expire_not_polled(
+    sessions: SessionFactory, server: FeedServer, fetcher: FeedFetcher
+) -> None:
+    """A held feed's poll could outlast its lease, and another worker take the feed then:
+    one held that long is dropped (its lease expires), never started."""
+    await add_failing_feeds(sessions, server, 4)
+    server.gate = asyncio.Event()
+    ctx = context(sessions, fetcher, FollowMatcher(), concurrency=2)
+    async with asyncio.timeout(60):
+        assert await dispatch_due_feeds(ctx) == 2
+        held = [feed.url.rsplit("/", 1)[1] for feed, _at in ctx.claimed]
+        long_ago = asyncio.get_running_loop().time() - ctx.settings.polling.lease
+        ctx.claimed = deque((feed, long_ago) for feed, _at in ctx.claimed)
+        server.gate.set()
+        await _until(lambda: ctx.in_flight == set(), "the two polls to finish")
+        assert await dispatch_due_feeds(ctx) == 0  # the held two are stale; none other is due
+    assert len(held) == 2 and not set(held) & {name for name, _headers in server.requests}
+    assert await claimed_by_worker(sessions) == 2  # still leased: nobody polls them before it ends
 
 
 async def test_a_tick_that_cannot_start_more_polls_ends_at_its_deadline(
