@@ -82,9 +82,10 @@ async def follow(
     delivery: str = "instant",
     dm: bool = False,
     search_feeds: bool | None = None,
+    preview: bool = True,
 ) -> FollowResult:
-    """Save a follow (idempotent) and make sure its search feed exists when enabled; the
-    result carries the newest stored articles it matches (``FOLLOW_PREVIEW``)."""
+    """Save a follow (idempotent) and make sure its search feed exists when enabled; with
+    ``preview``, the result carries the newest stored articles it matches (``FOLLOW_PREVIEW``)."""
     query = parse(settings, text)
     now = utcnow()
     async with sessions.begin() as session:
@@ -134,10 +135,12 @@ async def follow(
             search_feed_id=search_feed_id,
         )
     matcher.add(query.normalized)
-    async with sessions() as session:
-        recent, _more = await _newest_matching(
-            session, guild_id=guild_id, channel_id=channel_id, queries=[query], limit=FOLLOW_PREVIEW
-        )
+    recent: list[LatestLine] = []
+    if preview:
+        async with sessions() as session:
+            recent, _more = await _newest_matching(
+                session, guild_id=guild_id, channel_id=channel_id, queries=[query], limit=FOLLOW_PREVIEW
+            )
     return FollowResult(query=query.normalized, created=created, search_feed=use_search, recent=tuple(recent))
 
 

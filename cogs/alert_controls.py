@@ -159,6 +159,7 @@ class ChoiceButton(
                 channel_id=channel_id,
                 user_id=user_id,
                 text=query,
+                preview=False,  # the alert itself is what it matched
             )
             return f"✅ Following `{result.query}` in this channel."
         normalized, removed = await follow_service.unfollow(
