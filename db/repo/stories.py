@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import cast
 
-from sqlalchemy import Table, delete, select, update
+from sqlalchemy import ColumnElement, Table, and_, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.dialect import is_postgres
@@ -118,23 +118,20 @@ async def claim_footer(session: AsyncSession, story: ChannelStory) -> bool:
     return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
 
+def _first_alerted_in(channel_id: int, root_message_id: int) -> ColumnElement[bool]:
+    """The channel stories whose first alert is this message (several when it was a bundle)."""
+    return and_(CHANNEL_STORIES.c.channel_id == channel_id, CHANNEL_STORIES.c.root_message_id == root_message_id)
+
+
 async def stories_of_root(session: AsyncSession, channel_id: int, root_message_id: int) -> list[ChannelStory]:
     """The stories whose first alert is in this message (several when it was a bundle)."""
-    return list(
-        await session.scalars(
-            select(ChannelStory).where(
-                ChannelStory.channel_id == channel_id, ChannelStory.root_message_id == root_message_id
-            )
-        )
-    )
+    return list(await session.scalars(select(ChannelStory).where(_first_alerted_in(channel_id, root_message_id))))
 
 
 async def set_root_thread(session: AsyncSession, channel_id: int, root_message_id: int, thread_id: int) -> None:
     """A message has one thread: every story first alerted in it gathers coverage there."""
     await session.execute(
-        update(CHANNEL_STORIES)
-        .where(CHANNEL_STORIES.c.channel_id == channel_id, CHANNEL_STORIES.c.root_message_id == root_message_id)
-        .values(thread_id=thread_id)
+        update(CHANNEL_STORIES).where(_first_alerted_in(channel_id, root_message_id)).values(thread_id=thread_id)
     )
 
 
@@ -146,7 +143,7 @@ async def root_headlines(session: AsyncSession, channel_id: int, root_message_id
         select(ChannelStory.story_id, Item.title)
         .outerjoin(Delivery, Delivery.id == ChannelStory.root_delivery_id)
         .outerjoin(Item, Item.id == Delivery.item_id)
-        .where(ChannelStory.channel_id == channel_id, ChannelStory.root_message_id == root_message_id)
+        .where(_first_alerted_in(channel_id, root_message_id))
         .order_by(ChannelStory.id)
     )
     return {story_id: title or "" for story_id, title in rows}
