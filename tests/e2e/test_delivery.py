@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from tests.e2e.conftest import BotFactory
 from tests.emulator import DiscordEmulator, Perm, StandardGuild
+from tests.emulator.recording import thread_names
 from tests.support.feed_server import FeedItem, FeedServer
 
 SEND = r"^/channels/\d+/messages$"
@@ -233,8 +234,9 @@ async def test_second_outlet_goes_to_the_story_thread_without_a_ping(
     in_thread = channel_messages(emulator, thread_id)[0]
     assert in_thread["embeds"][0]["title"] == "Kim Kardashian, Kanye West marry in lavish Florence wedding ceremony"
     assert not in_thread.get("content")  # no new ping
-    threads = [r.json["name"] for r in emulator.requests if r.method == "POST" and r.path.endswith("/threads")]
-    assert threads == ["Kim Kardashian and Kanye West marry in Florence ceremony"]  # named after the story
+    assert thread_names(emulator.requests) == [
+        "Kim Kardashian and Kanye West marry in Florence ceremony"
+    ]  # named after the story
     # A different Kim Kardashian story is a new alert, not part of the wedding thread.
     await emulator.wait_for(lambda: len(channel_messages(emulator, guild.news_channel_id)) == 2, timeout=30)
     assert (

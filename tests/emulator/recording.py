@@ -7,7 +7,7 @@ import contextlib
 import re
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,6 +33,11 @@ class RecordedRequest:
     route: str | None = None  # route template, None when no route matched
     response: Any = None  # JSON answer (None for 204 / non-JSON)
     response_headers: dict[str, str] = field(default_factory=dict)
+
+
+def thread_names(requests: Iterable[RecordedRequest]) -> list[str]:
+    """The names the bot gave the threads it started, in order."""
+    return [str(r.json["name"]) for r in requests if r.method == "POST" and r.path.endswith("/threads")]
 
 
 @dataclass

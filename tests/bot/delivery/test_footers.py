@@ -23,7 +23,7 @@ from db.repo import items as item_repo
 from db.repo import stories as story_repo
 from tests.emulator import DiscordEmulator
 from tests.emulator.models import StandardGuild
-from tests.emulator.recording import RecordedRequest
+from tests.emulator.recording import thread_names
 from tests.support.discord_client import logged_in_client
 from tests.support.item_rows import item_row
 
@@ -86,11 +86,6 @@ def send_context(sessions: SessionFactory, client: discord.Client) -> SendContex
         worker_id="footer-test",
         alerts=AlertSettings(max_per_window=10**6, story_mode="thread"),
     )
-
-
-def thread_names(requests: list[RecordedRequest]) -> list[str]:
-    """The names the bot gave the threads it started, in order."""
-    return [str(r.json["name"]) for r in requests if r.method == "POST" and r.path.endswith("/threads")]
 
 
 def footer_of(emulator: DiscordEmulator, message_id: int, embed: int = 0) -> str:
