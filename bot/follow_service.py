@@ -15,11 +15,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.clock import utcnow
 from bot.errors import LimitExceeded, NotAllowed
 from bot.follow_matcher import FollowMatcher
+from bot.follow_suggestions import Suggestion, SuggestionCache, names_by_weight, suggest
 from bot.query.document import MatchDoc
 from bot.query.matcher import matches
 from bot.query.model import Query
 from bot.query.parser import parse_query
 from bot.settings import Settings
+from bot.story_book import StoryBook
 from db.engine import SessionFactory
 from db.models import Item
 from db.repo import deliveries as delivery_repo
@@ -215,6 +217,29 @@ async def alert_choices(
     queries = sorted({q for alert in alerts for q in alert.queries.split("\n") if q})
     following = {f.query for f in mine}
     return [AlertChoice(query, query in following) for query in queries[:MAX_ALERT_CHOICES]]
+
+
+async def suggest_follows(
+    sessions: SessionFactory,
+    book: StoryBook | None,
+    cache: SuggestionCache,
+    *,
+    guild_id: int,
+    typed: str,
+) -> list[Suggestion]:
+    """Names to follow, from the open stories with articles in the feeds this server sees:
+    a story only another server's own or search feeds carry never shows (it would tell
+    what that server follows)."""
+    if book is None:
+        return []
+    weights = cache.get(guild_id)
+    if weights is None:
+        async with sessions() as session:
+            feed_ids = [feed.id for feed, _name in await feed_repo.feeds_for_guild(session, guild_id)]
+            story_ids = await item_repo.recent_story_ids(session, feed_ids, since=utcnow() - book.window)
+        weights = names_by_weight(story for story in map(book.grouper.get, story_ids) if story is not None)
+        cache.put(guild_id, weights)
+    return suggest(weights, typed)
 
 
 LATEST_PAGE_SIZE = 10

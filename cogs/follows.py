@@ -10,6 +10,7 @@ from discord.ext import commands
 
 from bot import follow_service
 from bot.errors import NotAllowed
+from bot.follow_suggestions import SuggestionCache
 from bot.services import Services
 from cogs.render import follow_reply, follows_lines
 from cogs.throttle import check_change, check_read
@@ -27,6 +28,7 @@ def acting_for(interaction: discord.Interaction, member: discord.User | discord.
 class FollowsCog(commands.Cog):
     def __init__(self, services: Services) -> None:
         self.services = services
+        self.suggestions = SuggestionCache()  # names in the news, per server, for /follow's autocomplete
 
     @app_commands.command(name="follow", description="Get alerted in this channel when news matches a query")
     @app_commands.describe(
@@ -62,6 +64,24 @@ class FollowsCog(commands.Cog):
             allowed_mentions=discord.AllowedMentions.none(),
             suppress_embeds=True,
         )
+
+    @follow.autocomplete("query")
+    async def follow_autocomplete(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        if interaction.guild_id is None:
+            return []
+        suggestions = await follow_service.suggest_follows(
+            self.services.sessions,
+            self.services.stories,
+            self.suggestions,
+            guild_id=interaction.guild_id,
+            typed=current,
+        )
+        return [
+            app_commands.Choice(name=f"{found.query} · {found.articles} articles"[:100], value=found.query[:100])
+            for found in suggestions
+        ]
 
     @app_commands.command(name="unfollow", description="Stop following a query in this channel")
     @app_commands.describe(query="One of the follows here", member="(Manage Server) remove another member's follow")

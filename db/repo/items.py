@@ -141,6 +141,18 @@ async def story_sizes(session: AsyncSession, feed_ids: Sequence[int], story_ids:
     return {story_id: int(count) for story_id, count in rows if story_id is not None}
 
 
+async def recent_story_ids(session: AsyncSession, feed_ids: Sequence[int], *, since: datetime) -> list[str]:
+    """The stories of the articles ``feed_ids`` carried since ``since``."""
+    if not feed_ids:
+        return []
+    rows = await session.scalars(
+        select(Item.story_id)
+        .where(Item.feed_id.in_(list(feed_ids)), Item.sort_at >= since, Item.story_id.is_not(None))
+        .distinct()
+    )
+    return [story_id for story_id in rows if story_id is not None]
+
+
 async def search_items(
     session: AsyncSession,
     feed_ids: Sequence[int],

@@ -8,9 +8,20 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 
 from bot.follow_matcher import FollowMatcher
-from bot.follow_service import FOLLOW_PREVIEW, AlertChoice, alert_choices, follow, latest, unfollow
+from bot.follow_service import (
+    FOLLOW_PREVIEW,
+    AlertChoice,
+    alert_choices,
+    follow,
+    latest,
+    suggest_follows,
+    unfollow,
+)
+from bot.follow_suggestions import SuggestionCache
 from bot.ingest import search_text_of
+from bot.prepare import row_fingerprint
 from bot.settings import parse_settings
+from bot.story_book import StoryBook
 from db.engine import SessionFactory
 from db.models import Delivery
 from db.repo import deliveries as delivery_repo
@@ -157,3 +168,43 @@ async def test_latest_shows_a_story_once_with_its_other_coverage_and_its_thread_
         ("Kim and Kanye album rumours", 0, None),  # no story: a line of its own
     ]
     assert [thread for _title, _more, thread in await page(11)] == [None, None, None]  # another channel
+
+
+async def test_suggestions_name_the_stories_a_server_sees_and_never_another_servers_own(
+    sessions: SessionFactory,
+) -> None:
+    book = StoryBook(timedelta(hours=48))
+    now = datetime.now(UTC)
+    feeds = {
+        "http://config.test/a": (
+            "config",
+            0,
+            ["Kim Kardashian and Kanye West marry", "Kanye West weds Kim Kardashian"],
+        ),
+        # Another server's own feed (a search feed would be the same): what it follows.
+        "http://own.test/b": ("server", 2, ["Zephyrine Quarrington unveils secret project"]),
+    }
+    for url, (kind, guild_id, titles) in feeds.items():
+        rows = [
+            item_row(f"{url}#{n}", title, published=now - timedelta(hours=1), search_text=search_text_of(title, "", ()))
+            for n, title in enumerate(titles)
+        ]
+        grouped, _stories = book.assign(rows, [row_fingerprint(row, now) for row in rows])
+        async with sessions.begin() as s:
+            feed = await feed_repo.get_or_create_feed(
+                s, url=url, name=url, kind=kind, trusted=True, interval=60, now=now
+            )
+            if kind == "server":
+                await feed_repo.link_guild_feed(s, guild_id=guild_id, feed_id=feed.id, name="Own", user_id=1, now=now)
+            await item_repo.record_items(s, feed.id, grouped, now=now)
+
+    async def names(guild_id: int, typed: str = "") -> list[str]:
+        found = await suggest_follows(sessions, book, SuggestionCache(), guild_id=guild_id, typed=typed)
+        return [suggestion.query for suggestion in found]
+
+    assert "kim kardashian" in await names(1) and not any("zephyrine" in name for name in await names(1))
+    assert await names(1, "zeph") == []
+    assert any("zephyrine" in name for name in await names(2, "zeph"))  # its own feed
+    assert [
+        s.articles for s in await suggest_follows(sessions, book, SuggestionCache(), guild_id=1, typed="kim k")
+    ] == [2]

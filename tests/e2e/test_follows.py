@@ -114,6 +114,12 @@ async def test_latest_with_and_without_query_and_paging(
 
     empty = await run(emulator, guild, alice, "latest")
     assert "follow nothing" in empty.text()
+    # Typing a follow suggests the names in the news this server sees, heaviest first.
+    typing = await emulator.autocomplete(
+        guild.guild_id, guild.news_channel_id, alice, "follow", {"query": "kard"}, focused="query"
+    )
+    await typing.wait_response(timeout=10)
+    assert (typing.autocomplete_choices or [{}])[0].get("value") == "kim kardashian", typing.autocomplete_choices
     followed = await run(emulator, guild, alice, "follow", {"query": "taylor swift"})
     # The reply shows what the new follow would have caught.
     assert [row.split(", ")[0] for row in followed.text().splitlines()[1:]] == [
