@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.clock import utcnow
 from bot.errors import LimitExceeded, NotAllowed
 from bot.follow_matcher import FollowMatcher
-from bot.follow_suggestions import Suggestion, SuggestionCache, names_by_weight, suggest
+from bot.follow_suggestions import Suggestion, SuggestionCache, names_by_weight, rank, suggest
 from bot.query.document import MatchDoc
 from bot.query.matcher import matches
 from bot.query.model import Query
@@ -232,14 +232,14 @@ async def suggest_follows(
     what that server follows)."""
     if book is None:
         return []
-    weights = cache.get(guild_id)
-    if weights is None:
+    ranked = cache.get(guild_id)
+    if ranked is None:
         async with sessions() as session:
             feed_ids = [feed.id for feed, _name in await feed_repo.feeds_for_guild(session, guild_id)]
             story_ids = await item_repo.recent_story_ids(session, feed_ids, since=utcnow() - book.window)
-        weights = names_by_weight(story for story in map(book.grouper.get, story_ids) if story is not None)
-        cache.put(guild_id, weights)
-    return suggest(weights, typed)
+        ranked = rank(names_by_weight(story for story in map(book.grouper.get, story_ids) if story is not None))
+        cache.put(guild_id, ranked)
+    return suggest(ranked, typed)
 
 
 LATEST_PAGE_SIZE = 10

@@ -7,6 +7,7 @@ every keystroke.
 
 from __future__ import annotations
 
+import re
 import time
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable, Mapping
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 from bot.stories.grouper import OpenStory
 from bot.stories.text import fold
 
+_WORD = re.compile(r"[^\W_]+")
 MAX_SUGGESTIONS = 25  # Discord shows at most 25 choices
 CACHE_SECONDS = 60.0
 CACHED_SERVERS = 1_000
@@ -38,21 +40,32 @@ def names_by_weight(stories: Iterable[OpenStory]) -> Counter[str]:
     return weights
 
 
-def suggest(weights: Mapping[str, int], typed: str, *, limit: int = MAX_SUGGESTIONS) -> list[Suggestion]:
+# (name, its words, weight), heaviest first: what a server's suggestions are read from.
+RankedNames = list[tuple[str, tuple[str, ...], int]]
+
+
+def rank(weights: Mapping[str, int]) -> RankedNames:
+    """The names heaviest first (then alphabetically), each with its words, ready for
+    ``suggest`` on every keystroke."""
+    return [(name, tuple(name.split()), weights[name]) for name in sorted(weights, key=lambda n: (-weights[n], n))]
+
+
+def suggest(ranked: RankedNames, typed: str, *, limit: int = MAX_SUGGESTIONS) -> list[Suggestion]:
     """The heaviest names in which every typed word begins a word ("kim kar" finds "kim
-    kardashian", "kard" finds it too); nothing typed: the heaviest names."""
-    wanted = fold(typed).split()
-
-    def fits(name: str) -> bool:
-        words = name.split()
-        return all(any(word.startswith(part) for word in words) for part in wanted)
-
-    ranked = sorted((name for name in weights if fits(name)), key=lambda name: (-weights[name], name))
-    return [Suggestion(name, weights[name]) for name in ranked[:limit]]
+    kardashian", "kard" finds it too); nothing typed: the heaviest names. The query
+    language's marks (quotes, -, *) are not words: '"kim k' suggests as 'kim k' does."""
+    wanted = _WORD.findall(fold(typed))
+    found: list[Suggestion] = []
+    for name, words, weight in ranked:
+        if all(any(word.startswith(part) for word in words) for part in wanted):
+            found.append(Suggestion(name, weight))
+            if len(found) == limit:
+                break
+    return found
 
 
 class SuggestionCache:
-    """A server's name weights, kept ``seconds`` (least recently used servers go first)."""
+    """A server's ranked names, kept ``seconds`` (least recently used servers go first)."""
 
     def __init__(
         self,
@@ -62,17 +75,17 @@ class SuggestionCache:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._seconds, self._servers, self._clock = seconds, servers, clock
-        self._entries: OrderedDict[int, tuple[float, Counter[str]]] = OrderedDict()
+        self._entries: OrderedDict[int, tuple[float, RankedNames]] = OrderedDict()
 
-    def get(self, guild_id: int) -> Counter[str] | None:
+    def get(self, guild_id: int) -> RankedNames | None:
         entry = self._entries.get(guild_id)
         if entry is None or entry[0] <= self._clock():
             return None
         self._entries.move_to_end(guild_id)
         return entry[1]
 
-    def put(self, guild_id: int, weights: Counter[str]) -> None:
-        self._entries[guild_id] = (self._clock() + self._seconds, weights)
+    def put(self, guild_id: int, ranked: RankedNames) -> None:
+        self._entries[guild_id] = (self._clock() + self._seconds, ranked)
         self._entries.move_to_end(guild_id)
         while len(self._entries) > self._servers:
             self._entries.popitem(last=False)

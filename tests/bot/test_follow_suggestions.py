@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from bot.follow_suggestions import Suggestion, SuggestionCache, names_by_weight, suggest
+from bot.follow_suggestions import Suggestion, SuggestionCache, names_by_weight, rank, suggest
 from bot.stories.fingerprint import fingerprint
 from bot.stories.grouper import OpenStory
 
@@ -34,22 +34,24 @@ def test_names_weigh_the_articles_of_every_story_that_names_them_once_a_story() 
 
 def test_every_typed_word_begins_a_word_of_the_name_and_the_heaviest_come_first() -> None:
     weights = names_by_weight(STORIES)
+    ranked = rank(weights)
 
-    assert [s.query for s in suggest(weights, "kard")] == ["kim kardashian", "khloe kardashian"]
-    assert suggest(weights, "Kim K") == [Suggestion("kim kardashian", 40)]
-    assert [s.query for s in suggest(weights, "BEYONCÉ")] == ["beyonce"]  # folded like the matcher
-    assert suggest(weights, "ardashian") == []  # a word's start, not any part of it
-    heaviest = suggest(weights, "", limit=2)
-    assert [s.articles for s in heaviest] == [40, 40] and len(suggest(weights, "")) == len(weights)
+    assert [s.query for s in suggest(ranked, "kard")] == ["kim kardashian", "khloe kardashian"]
+    assert suggest(ranked, "Kim K") == [Suggestion("kim kardashian", 40)]
+    assert suggest(ranked, '"kim k*') == [Suggestion("kim kardashian", 40)]  # query marks ignored
+    assert [s.query for s in suggest(ranked, "BEYONCÉ")] == ["beyonce"]  # folded like the matcher
+    assert suggest(ranked, "ardashian") == []  # a word's start, not any part of it
+    heaviest = suggest(ranked, "", limit=2)
+    assert [s.articles for s in heaviest] == [40, 40] and len(suggest(ranked, "")) == len(weights)
 
 
 def test_the_cache_keeps_a_servers_names_for_a_while_and_so_many_servers() -> None:
     now = [0.0]
     cache = SuggestionCache(seconds=60, servers=2, clock=lambda: now[0])
-    cache.put(1, names_by_weight(STORIES))
-    cache.put(2, names_by_weight(STORIES[:1]))
+    cache.put(1, rank(names_by_weight(STORIES)))
+    cache.put(2, rank(names_by_weight(STORIES[:1])))
     assert cache.get(1) is not None  # server 1 is now the most recently used
-    cache.put(3, names_by_weight(STORIES[1:]))
+    cache.put(3, rank(names_by_weight(STORIES[1:])))
 
     assert cache.get(2) is None and cache.get(1) is not None and cache.get(3) is not None
     now[0] = 61.0
