@@ -49,6 +49,7 @@ SECTIONS = (
             in_quick=False),
     Section("grouping", "Extra: story grouping quality (bench.grouping)", "bench.grouping",
             in_quick=False),
+    Section("suggestions", "Extra: /follow suggestions, a keystroke vs sorting every time", "bench.suggestions"),
     Section("parsing", "Extra: bench.parsing", "bench.parsing", in_quick=False),
     Section("fetching", "Extra: bench.fetching", "bench.fetching", in_quick=False),
 )  # fmt: skip

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bench import delivery, polling, unchanged
+from bench import delivery, polling, suggestions, unchanged
 from bench.common import HEADLINES_TSV
 
 pytestmark = pytest.mark.skipif(not HEADLINES_TSV.is_file(), reason=f"shared headlines not found at {HEADLINES_TSV}")
@@ -63,3 +63,10 @@ async def test_delivery_drain_loses_and_duplicates_nothing(tmp_path: Path, bundl
     assert proof["messages"] == messages
     assert (proof["lost"], proof["duplicated"], proof["unexpected"]) == (0, 0, 0)
     assert proof["ok"]
+
+
+def test_suggestions_read_from_the_ranked_names_agree_with_sorting_every_keystroke() -> None:
+    result = suggestions.run(quick=True)
+
+    assert result["stories"] > 1_000 and result["names"] > result["stories"] // 2
+    assert result["same_answers"] == result["keystrokes"] > 100
