@@ -7,7 +7,9 @@ every keystroke.
 
 from __future__ import annotations
 
+import heapq
 import re
+import sys
 import time
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable, Mapping
@@ -19,7 +21,13 @@ from bot.stories.text import fold
 _WORD = re.compile(r"[^\W_]+")
 MAX_SUGGESTIONS = 25  # Discord shows at most 25 choices
 CACHE_SECONDS = 60.0
-CACHED_SERVERS = 1_000
+# Memory: a ranked name costs about 150 bytes (its words interned), so the cache holds at
+# most 100 servers x 2,000 names, about 30 MB, however many servers type at once. A name
+# past the heaviest 2,000 is not suggested; the member's own text still follows it.
+CACHED_SERVERS = 100
+RANKED_NAMES = 2_000
+# A "name" longer than this is a headline in title case, not someone to follow.
+MAX_NAME_WORDS = 4
 
 
 @dataclass(frozen=True)
@@ -30,13 +38,15 @@ class Suggestion:
 
 def names_by_weight(stories: Iterable[OpenStory]) -> Counter[str]:
     """Every name (and headline subject) of the stories' representative articles, weighted
-    by the articles of the stories that carry it."""
+    by the articles of the stories that carry it; runs of more than ``MAX_NAME_WORDS``
+    words are left out."""
     weights: Counter[str] = Counter()
     for story in stories:
         names = {name for rep in story.representatives for name in rep.names}
         names.update(rep.subject for rep in story.representatives if rep.subject)
         for name in names:
-            weights[name] += story.article_count
+            if name.count(" ") < MAX_NAME_WORDS:
+                weights[name] += story.article_count
     return weights
 
 
@@ -44,10 +54,11 @@ def names_by_weight(stories: Iterable[OpenStory]) -> Counter[str]:
 RankedNames = list[tuple[str, tuple[str, ...], int]]
 
 
-def rank(weights: Mapping[str, int]) -> RankedNames:
-    """The names heaviest first (then alphabetically), each with its words, ready for
+def rank(weights: Mapping[str, int], *, keep: int = RANKED_NAMES) -> RankedNames:
+    """The ``keep`` heaviest names (ties alphabetically), each with its words, ready for
     ``suggest`` on every keystroke."""
-    return [(name, tuple(name.split()), weights[name]) for name in sorted(weights, key=lambda n: (-weights[n], n))]
+    heaviest = heapq.nsmallest(keep, weights, key=lambda name: (-weights[name], name))
+    return [(name, tuple(map(sys.intern, name.split())), weights[name]) for name in heaviest]
 
 
 def suggest(ranked: RankedNames, typed: str, *, limit: int = MAX_SUGGESTIONS) -> list[Suggestion]:

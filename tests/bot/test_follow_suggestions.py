@@ -56,3 +56,19 @@ def test_the_cache_keeps_a_servers_names_for_a_while_and_so_many_servers() -> No
     assert cache.get(2) is None and cache.get(1) is not None and cache.get(3) is not None
     now[0] = 61.0
     assert cache.get(1) is None
+
+
+def test_only_the_heaviest_names_are_kept_and_a_title_cased_headline_is_no_name() -> None:
+    # Title case makes the whole headline one name-like run.
+    headline = story("mccartney", 9, "Paul McCartney Cancels Tour Dates After Being Hospitalized")
+    assert headline.representatives[0].subject == "paul mccartney cancels tour dates after being hospitalized"
+    weights = names_by_weight([*STORIES, headline])
+
+    assert not [name for name in weights if len(name.split()) > 4]
+    # The heaviest, ties alphabetically; the lighter names are not kept.
+    assert [name for name, _words, _weight in rank(weights, keep=4)] == [
+        "florence",
+        "kanye west",
+        "kim kardashian",
+        "beyonce",
+    ]
