@@ -21,9 +21,9 @@ from bot.stories.text import fold
 _WORD = re.compile(r"[^\W_]+")
 MAX_SUGGESTIONS = 25  # Discord shows at most 25 choices
 CACHE_SECONDS = 60.0
-# Memory: a ranked name costs about 150 bytes (its words interned), so the cache holds at
-# most 100 servers x 2,000 names, about 30 MB, however many servers type at once. A name
-# past the heaviest 2,000 is not suggested; the member's own text still follows it.
+# Memory: a server's 2,000 ranked names take about 240 KiB (measured; words interned), so
+# the cache holds at most about 24 MB, however many servers type at once. A name past the
+# heaviest 2,000 is not suggested; the member's own text still follows it.
 CACHED_SERVERS = 100
 RANKED_NAMES = 2_000
 # A "name" longer than this is a headline in title case, not someone to follow.
