@@ -193,7 +193,7 @@ async def _dispatch(ctx: PollContext, free: int) -> tuple[int, bool]:
     loop = asyncio.get_running_loop()
     more = True
     if len(ctx.claimed) < free:
-        now = ctx.clock()
+        now, claimed_at = ctx.clock(), loop.time()  # the lease runs from before the write lock's wait
         wanted = free - len(ctx.claimed) + CLAIM_AHEAD * ctx.settings.polling.concurrency
         async with write_transaction(ctx) as session:
             feeds = await feed_repo.claim_due_feeds(
@@ -203,7 +203,6 @@ async def _dispatch(ctx: PollContext, free: int) -> tuple[int, bool]:
                 lease=timedelta(seconds=ctx.settings.polling.lease),
                 limit=wanted,
             )
-        claimed_at = loop.time()
         ctx.claimed.extend((feed, claimed_at) for feed in feeds)
         more = len(feeds) == wanted
     started = 0
