@@ -1,4 +1,5 @@
-"""/follow and /unfollow's core with a real database and the real follow matcher."""
+"""The follow front door's core with a real database and the real follow matcher: /follow
+(and its preview and suggestions), /unfollow, /latest and an alert's follow choices."""
 
 from __future__ import annotations
 
