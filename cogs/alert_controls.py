@@ -14,7 +14,7 @@ import discord
 
 from bot import follow_service
 from bot.services import Services
-from cogs.errors import reply_error
+from cogs.errors import reply_error, reply_privately
 from cogs.render import alert_choices_text
 from cogs.throttle import check_change, check_read
 
@@ -34,13 +34,6 @@ def alert_view() -> discord.ui.View:
 def _services(interaction: discord.Interaction) -> Services:
     services: Services = getattr(interaction.client, "services")  # noqa: B009 (the bot's own attribute)
     return services
-
-
-async def _say(interaction: discord.Interaction, text: str) -> None:
-    if interaction.response.is_done():
-        await interaction.followup.send(text, ephemeral=True)
-    else:
-        await interaction.response.send_message(text, ephemeral=True)
 
 
 async def _choices(interaction: discord.Interaction, message_id: int) -> list[follow_service.AlertChoice]:
@@ -80,7 +73,7 @@ class AlertButton(discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]], te
 
     async def callback(self, interaction: discord.Interaction) -> None:
         if interaction.guild_id is None or interaction.message is None:
-            await _say(interaction, "This button only works on an alert in a server channel.")
+            await reply_privately(interaction, "This button only works on an alert in a server channel.")
             return
         message_id = interaction.message.id
         try:
@@ -90,7 +83,7 @@ class AlertButton(discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]], te
             await reply_error(interaction, error)
             return
         if not choices:
-            await _say(interaction, TOO_OLD)
+            await reply_privately(interaction, TOO_OLD)
             return
         await interaction.response.send_message(
             alert_choices_text(choices),
@@ -125,13 +118,13 @@ class ChoiceButton(
 
     async def callback(self, interaction: discord.Interaction) -> None:
         if interaction.guild_id is None or interaction.channel_id is None:
-            await _say(interaction, "This button only works in a server channel.")
+            await reply_privately(interaction, "This button only works in a server channel.")
             return
         try:
             await check_change(_services(interaction), interaction)
             choices = await _choices(interaction, self.message_id)
             if self.index >= len(choices):
-                await _say(interaction, TOO_OLD)
+                await reply_privately(interaction, TOO_OLD)
                 return
             done = await self._apply(interaction, choices[self.index].query)
             choices = await _choices(interaction, self.message_id)

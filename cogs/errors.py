@@ -34,6 +34,14 @@ def message_for(error: BaseException) -> str:
     return "Something went wrong on our side; it has been logged. Please try again later."
 
 
+async def reply_privately(interaction: discord.Interaction, text: str) -> None:
+    """An ephemeral answer: the response if the interaction has none yet, else a followup."""
+    if interaction.response.is_done():
+        await interaction.followup.send(text, ephemeral=True)
+    else:
+        await interaction.response.send_message(text, ephemeral=True)
+
+
 async def reply_error(interaction: discord.Interaction, error: Exception) -> None:
     """The reply to a command or button whose work failed: the reason for a member's
     mistake, a generic line (and a logged traceback) for ours."""
@@ -47,12 +55,8 @@ async def reply_error(interaction: discord.Interaction, error: Exception) -> Non
                 "guild_id": interaction.guild_id,
             },
         )
-    text = message_for(original)
     try:
-        if interaction.response.is_done():
-            await interaction.followup.send(text, ephemeral=True)
-        else:
-            await interaction.response.send_message(text, ephemeral=True)
+        await reply_privately(interaction, message_for(original))
     except discord.HTTPException:
         log.warning("could not send an error reply", extra={"guild_id": interaction.guild_id})
 
