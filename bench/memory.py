@@ -52,7 +52,6 @@ from bot.ingest import search_text_of
 from bot.prepare import row_fingerprint
 from bot.records import ItemRow
 from bot.services import Services
-from bot.story_book import StoryBook
 from db.repo import items as item_repo
 
 FEEDS = 5_000
@@ -208,7 +207,7 @@ async def group_recent(services: Services, headlines: Sequence[Headline], items:
     assigned, stories = services.stories.assign(rows, prints)
     for chunk in range(0, len(stories), STORY_SAVE_CHUNK):
         async with services.sessions.begin() as session:
-            await StoryBook.save(session, stories[chunk : chunk + STORY_SAVE_CHUNK])
+            await services.stories.save(session, stories[chunk : chunk + STORY_SAVE_CHUNK])
     return {start + n: row.story_id for n, row in enumerate(assigned) if row.story_id is not None}
 
 

@@ -26,6 +26,7 @@ POLL_JOB = "poll-feeds"
 SEND_JOB = "send-alerts"
 PRUNE_JOB = "prune-items"
 FOLLOWS_JOB = "sync-follows"
+STORIES_JOB = "sync-stories"
 PROBE_JOB = "probe-paused-channels"
 DIGEST_JOB = "send-digests"
 QUIET_JOB = "release-quiet-pings"
@@ -120,6 +121,13 @@ def build_scheduler(services: Services, poll: PollContext, send: SendContext, jo
         "interval",
         seconds=2,
         id=FOLLOWS_JOB,
+        **common,
+    )
+    scheduler.add_job(
+        jobs.guarded(STORIES_JOB, services.sync_stories),
+        "interval",
+        seconds=2,  # the window in which two workers may each open a story for one event
+        id=STORIES_JOB,
         **common,
     )
     scheduler.add_job(

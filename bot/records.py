@@ -22,4 +22,3 @@ class ItemRow:
     published_at: datetime | None
     search_text: str = ""
     story_id: str | None = None
-    fingerprint: str | None = None

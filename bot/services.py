@@ -47,6 +47,11 @@ class Services:
         self.matcher.sync(queries, version)
         return True
 
+    async def sync_stories(self) -> int:
+        """Take in the stories the other processes saved (``StoryBook.sync``)."""
+        async with self.sessions() as session:
+            return await self.stories.sync(session)
+
     async def close(self) -> None:
         await self.fetcher.close()
         if self.parse_pool is not None:
@@ -92,7 +97,7 @@ async def build_services(settings: Settings, *, parse_in_processes: bool = True)
         parse_pool=pool,
         matcher=FollowMatcher(),
         worker_id=worker_id,
-        stories=StoryBook(timedelta(hours=settings.alerts.story_window_hours)),
+        stories=StoryBook(timedelta(hours=settings.alerts.story_window_hours), worker_id=worker_id),
         limits=CommandLimits.per_minute(
             settings.limits.member_changes_per_minute,
             settings.limits.server_changes_per_minute,

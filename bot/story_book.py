@@ -3,8 +3,9 @@
 Each stored item gets a ``story_id``. Assignment is in memory (no I/O, so no database
 transaction waits on it); the touched stories are saved in the transaction that writes
 their items, in a fixed order so concurrent workers never deadlock on them. Several
-worker processes each keep their own grouper; they converge through the table on
-restart (a known limit, see the README).
+worker processes each keep their own grouper and take in the stories the others saved
+every few seconds (``sync``): the same story's later coverage then joins it whichever
+worker polls it.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.records import ItemRow
 from bot.stories.fingerprint import StoryFingerprint
 from bot.stories.grouper import OpenStory, StoryGrouper
+from bot.stories.merge import merge_stories
 from db.repo import stories as story_repo
 
 log = logging.getLogger("storywatch.stories")
@@ -29,12 +31,22 @@ def _story_id(article_id: Hashable) -> str:
     return "s" + hashlib.sha1(str(article_id).encode(), usedforsecurity=False).hexdigest()[:20]
 
 
+# How far back each sync reads again: a story saved (by the database's clock) just before
+# the last sync's newest save may commit just after that sync read. Its worker commits
+# right after the save, so a few seconds would do; what is read twice is skipped unparsed.
+SYNC_OVERLAP = timedelta(seconds=10)
+
+
 class StoryBook:
-    def __init__(self, window: timedelta) -> None:
+    def __init__(self, window: timedelta, *, worker_id: str = "") -> None:
         self.window = window
+        self.worker_id = worker_id  # stamped on the stories this process saves
         self.grouper = StoryGrouper(window=window, make_story_id=_story_id)
+        self._synced_to: datetime | None = None  # the newest save taken in
+        self._taken: dict[str, datetime] = {}  # story id -> its save taken in, within the overlap
 
     async def load(self, session: AsyncSession, *, now: datetime) -> int:
+        self._synced_to = await story_repo.last_save(session)
         states = await story_repo.open_stories(session, since=now - self.window)
         stories = []
         for state in states:
@@ -43,6 +55,29 @@ class StoryBook:
             except ValueError:
                 log.warning("skipping a malformed stored story")
         self.grouper.load(stories)
+        return len(stories)
+
+    async def sync(self, session: AsyncSession) -> int:
+        """Take in the stories other workers saved since the last sync, merged with this
+        worker's state of the same story (``merge_stories``). Returns how many changed."""
+        since = None if self._synced_to is None else self._synced_to - SYNC_OVERLAP
+        stories: list[OpenStory] = []
+        for story_id, state, saved_at in await story_repo.saved_by_others(session, worker=self.worker_id, since=since):
+            self._synced_to = saved_at if self._synced_to is None else max(self._synced_to, saved_at)
+            if self._taken.get(story_id) == saved_at:
+                continue  # read again within the overlap
+            self._taken[story_id] = saved_at
+            try:
+                theirs = OpenStory.from_json(state)
+            except ValueError:
+                log.warning("skipping a malformed stored story", extra={"story_id": story_id})
+                continue
+            mine = self.grouper.get(story_id)
+            stories.append(theirs if mine is None else merge_stories(mine, theirs))
+        self.grouper.load(stories)
+        if self._synced_to is not None:
+            horizon = self._synced_to - SYNC_OVERLAP
+            self._taken = {key: saved for key, saved in self._taken.items() if saved >= horizon}
         return len(stories)
 
     def assign(
@@ -72,6 +107,7 @@ class StoryBook:
         by_id = {story.story_id: story for story in stories}
         await self.save(session, self.latest([by_id[key] for key in sorted(by_id)]))
 
-    @staticmethod
-    async def save(session: AsyncSession, stories: Sequence[OpenStory]) -> None:
-        await story_repo.save_stories(session, [(s.story_id, s.to_json(), s.last_seen) for s in stories])
+    async def save(self, session: AsyncSession, stories: Sequence[OpenStory]) -> None:
+        await story_repo.save_stories(
+            session, [(s.story_id, s.to_json(), s.last_seen) for s in stories], saved_by=self.worker_id
+        )

@@ -120,7 +120,6 @@ class Item(Base):
     # published_at, or first_seen_at when the feed gives no date: what /latest sorts by.
     sort_at: Mapped[datetime] = mapped_column(UTCDateTime)
     story_id: Mapped[str | None] = mapped_column(String(64))
-    fingerprint: Mapped[str | None] = mapped_column(Text)
     # Normalized words of title, summary and categories; full-text indexed (migration 0002).
     search_text: Mapped[str] = mapped_column(Text, default="", server_default="")
 
@@ -234,6 +233,10 @@ class Story(Base):
     story_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     state: Mapped[str] = mapped_column(Text)  # bot.stories.grouper.OpenStory.to_json()
     last_seen: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    # Which worker saved this state, and when by the database's clock: the other workers
+    # take in what changed since they last looked (bot.story_book.StoryBook.sync).
+    saved_by: Mapped[str | None] = mapped_column(String(200))
+    saved_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
 
 
 class ChannelStory(Base):

@@ -84,7 +84,6 @@ async def record_items_of_feeds(
             "sort_at": row.published_at or now,
             "search_text": row.search_text,
             "story_id": row.story_id,
-            "fingerprint": row.fingerprint,
         }
         for feed_id, rows, now in batches
         for row in rows

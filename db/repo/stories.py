@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
-from typing import cast
+from datetime import UTC, datetime
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Table, and_, delete, select, update
+from sqlalchemy import ColumnElement, Table, and_, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.dialect import is_postgres
@@ -19,20 +19,49 @@ async def open_stories(session: AsyncSession, *, since: datetime) -> list[str]:
     return list(await session.scalars(select(Story.state).where(Story.last_seen >= since)))
 
 
-async def save_stories(session: AsyncSession, stories: Sequence[tuple[str, str, datetime]]) -> None:
+async def save_stories(session: AsyncSession, stories: Sequence[tuple[str, str, datetime]], *, saved_by: str) -> None:
+    """Upsert (story id, state, last seen) rows, stamped with the saving worker and the
+    time: PostgreSQL's own clock, which every worker on every machine shares; SQLite
+    serves one process on one machine."""
     if not stories:
         return
+    saved_at: Any
     if is_postgres(session):
         from sqlalchemy.dialects.postgresql import insert
+
+        saved_at = func.clock_timestamp()  # now() is the transaction's start, not this write
     else:
         from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
-    values = [{"story_id": sid, "state": state, "last_seen": seen} for sid, state, seen in stories]
+
+        saved_at = datetime.now(UTC)
+    values = [
+        {"story_id": sid, "state": state, "last_seen": seen, "saved_by": saved_by, "saved_at": saved_at}
+        for sid, state, seen in stories
+    ]
     stmt = insert(Story).values(values)
     stmt = stmt.on_conflict_do_update(
         index_elements=[Story.story_id],
-        set_={"state": stmt.excluded.state, "last_seen": stmt.excluded.last_seen},
+        set_={column: stmt.excluded[column] for column in ("state", "last_seen", "saved_by", "saved_at")},
     )
     await session.execute(stmt)
+
+
+async def saved_by_others(
+    session: AsyncSession, *, worker: str, since: datetime | None
+) -> list[tuple[str, str, datetime]]:
+    """(story id, state, saved at) of the stories another worker saved after ``since``
+    (all of them with None), oldest save first."""
+    stmt = select(Story.story_id, Story.state, Story.saved_at).where(
+        Story.saved_by != worker, Story.saved_at.is_not(None)
+    )
+    if since is not None:
+        stmt = stmt.where(Story.saved_at > since)
+    rows = await session.execute(stmt.order_by(Story.saved_at))
+    return [(story_id, state, saved_at) for story_id, state, saved_at in rows if saved_at is not None]
+
+
+async def last_save(session: AsyncSession) -> datetime | None:
+    return await session.scalar(select(func.max(Story.saved_at)))
 
 
 async def threads_in_channel(session: AsyncSession, channel_id: int, story_ids: Sequence[str]) -> dict[str, int]:

@@ -1,10 +1,14 @@
-"""Story state saved with the items: one row per story, in its latest state."""
+"""Story state saved with the items (one row per story, in its latest state), and taken in
+by the other workers sharing the database."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from bot.stories import fingerprint
+import pytest
+
+from bot.records import ItemRow
+from bot.stories import StoryFingerprint, fingerprint
 from bot.story_book import StoryBook
 from db.engine import SessionFactory
 from tests.support.item_rows import item_row
@@ -32,3 +36,85 @@ async def test_stories_saved_together_in_their_latest_state(sessions: SessionFac
         assert await reloaded.load(s, now=NOW) == 2
     wedding = reloaded.grouper.get(first.story_id or "")
     assert wedding is not None and wedding.article_count == 2  # not the first poll's snapshot
+
+
+def _article(key: str, title: str, at: datetime) -> tuple[ItemRow, StoryFingerprint]:
+    row = item_row(key, title, link=f"https://n.test/{key}", article_key=f"https://n.test/{key}", published=at)
+    return row, fingerprint(title, "", row.link, at)
+
+
+async def _poll(sessions: SessionFactory, book: StoryBook, key: str, title: str, at: datetime) -> str:
+    """One article through ``book`` as a poll takes it: assigned, its story saved."""
+    row, fp = _article(key, title, at)
+    [assigned], stories = book.assign([row], [fp])
+    async with sessions.begin() as s:
+        await book.save_latest(s, stories)
+    assert assigned.story_id is not None
+    return assigned.story_id
+
+
+async def _started(sessions: SessionFactory, worker: str) -> StoryBook:
+    book = StoryBook(timedelta(hours=48), worker_id=worker)
+    async with sessions() as s:
+        await book.load(s, now=NOW)
+    return book
+
+
+async def _sync(sessions: SessionFactory, book: StoryBook) -> int:
+    async with sessions() as s:
+        return await book.sync(s)
+
+
+async def test_workers_take_in_each_others_stories(sessions: SessionFactory) -> None:
+    """Later coverage joins the story another worker opened, and each worker ends up with
+    the articles of both."""
+    a, b = await _started(sessions, "host:1"), await _started(sessions, "host:2")
+    story = await _poll(sessions, a, "a1", "Kim Kardashian wedding date set", NOW)
+
+    assert await _sync(sessions, b) == 1
+    later = await _poll(sessions, b, "b1", "Kim Kardashian wedding date set for May", NOW + timedelta(minutes=5))
+    assert later == story  # without the sync, worker b would have opened a second story
+
+    assert await _sync(sessions, a) == 1
+    grown = a.grouper.get(story)
+    assert grown is not None and grown.article_count == 2
+    assert {rep.link for rep in grown.representatives} == {"n.test/a1", "n.test/b1"}
+    # Nothing new: its own saves are not read back, the other's not taken in twice.
+    assert (await _sync(sessions, a), await _sync(sessions, b)) == (0, 0)
+
+
+async def test_a_worker_keeps_what_it_added_while_another_grew_the_story(sessions: SessionFactory) -> None:
+    a, b = await _started(sessions, "host:1"), await _started(sessions, "host:2")
+    story = await _poll(sessions, a, "a1", "Kim Kardashian wedding date set", NOW)
+    assert await _sync(sessions, b) == 1
+    # Both grow the story before either syncs again; b saves last, without a's article.
+    await _poll(sessions, a, "a2", "Kim Kardashian wedding date set for Paris", NOW + timedelta(minutes=3))
+    await _poll(sessions, b, "b1", "Kim Kardashian wedding date set for May", NOW + timedelta(minutes=5))
+
+    assert await _sync(sessions, a) == 1
+    merged = a.grouper.get(story)
+    assert merged is not None
+    assert {rep.link for rep in merged.representatives} == {"n.test/a1", "n.test/a2", "n.test/b1"}
+    # a saves the merged state with its next article; b takes that in.
+    await _poll(sessions, a, "a3", "Kim Kardashian wedding date set in Italy", NOW + timedelta(minutes=7))
+    assert await _sync(sessions, b) == 1
+    whole = b.grouper.get(story)
+    assert whole is not None and len(whole.representatives) == 4
+
+
+async def test_a_save_that_commits_after_a_later_one_is_still_taken_in(
+    sessions: SessionFactory, database_url: str
+) -> None:
+    """Saves are stamped when written, visible when committed: a sync reads back over an
+    overlap so a slow commit is not skipped."""
+    if database_url.startswith("sqlite"):
+        pytest.skip("SQLite has one writer: two saves cannot commit out of order")
+    a, b, c = [await _started(sessions, f"host:{n}") for n in (1, 2, 3)]
+    slow_row, slow_fp = _article("a1", "Oscars host named", NOW)
+    [_], slow_stories = a.assign([slow_row], [slow_fp])
+    async with sessions.begin() as slow:
+        await a.save_latest(slow, slow_stories)  # stamped now, committed below
+        await _poll(sessions, b, "b1", "Kim Kardashian wedding date set", NOW)
+        assert await _sync(sessions, c) == 1  # b's story only: a's is not committed yet
+    assert await _sync(sessions, c) == 1
+    assert len(c.grouper) == 2

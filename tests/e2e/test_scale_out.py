@@ -1,7 +1,8 @@
 """Three worker processes on one PostgreSQL database: PostgreSQL row locks coordinate them.
 
-Every feed is polled once per interval by exactly one worker, every alert is sent once,
-and when a worker is killed mid-cycle the others take its feeds over after the lease.
+Every feed is polled once per interval by exactly one worker, every alert is sent once, a
+story's coverage polled by different workers stays one story, and when a worker is killed
+mid-cycle the others take its feeds over after the lease.
 """
 
 from __future__ import annotations
@@ -15,7 +16,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
+from db.engine import make_engine
+from db.models import Item
 from tests.conftest import _create_pg_database, _drop_pg_database, postgres_admin_url
 from tests.e2e.conftest import alerts_in
 from tests.emulator import DiscordEmulator
@@ -27,6 +31,7 @@ INTERVAL = 10.0
 LEASE = 8.0
 SENT_LOG = re.compile(r"alert sent \[alerts=(\d+) ")
 WORKERS = 3
+WEDDING = "Kim Kardashian and Kanye West set their wedding date in Paris"
 
 
 @pytest.fixture
@@ -39,6 +44,22 @@ async def pg_url() -> AsyncIterator[str]:
         yield url
     finally:
         await _drop_pg_database(admin, name)
+
+
+async def stored_story_ids(pg_url: str, *, expected: int, timeout: float = 60) -> list[str | None]:
+    """The story ids of the stored wedding articles, once ``expected`` are stored (or at
+    ``timeout``)."""
+    engine = make_engine(pg_url)
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            async with engine.connect() as conn:
+                ids = list(await conn.scalars(select(Item.story_id).where(Item.title.startswith(WEDDING))))
+            if len(ids) >= expected or time.monotonic() > deadline:
+                return ids
+            await asyncio.sleep(0.5)
+    finally:
+        await engine.dispose()
 
 
 def gaps(times: list[float]) -> list[float]:
@@ -131,6 +152,18 @@ async def test_three_workers_share_feeds_and_deliveries_exactly_once(
         assert sum(shares) == len(changed)
         # The slash command reached only the process holding the guild's shard.
         assert not any("command failed" in w.output() for w in workers)
+
+        # A story's later coverage, in feeds whichever worker claims, joins the story the
+        # first worker opened: each takes in the others' stories within seconds.
+        story_feeds = names[len(changed) :: 70][:6]  # apart: a claim takes feeds due together
+        feeds.set_feed(story_feeds[0], [FeedItem(WEDDING, "https://story.test/0", "story-0", published=now)])
+        assert len(await stored_story_ids(pg_url, expected=1)) == 1
+        await asyncio.sleep(3)  # the 2-second story sync
+        for k, name in enumerate(story_feeds[1:], start=1):
+            title = f"{WEDDING}, report {k} says"
+            feeds.set_feed(name, [FeedItem(title, f"https://story.test/{k}", f"story-{k}", published=now)])
+        grouped = await stored_story_ids(pg_url, expected=len(story_feeds))
+        assert len(grouped) == len(story_feeds) and len(set(grouped)) == 1, grouped
 
         # Kill one worker mid-cycle: its feeds are taken over after the lease.
         await workers[0].kill()
