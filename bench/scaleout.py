@@ -5,7 +5,9 @@ Each worker is a separate process with the bot's own services (its own parse poo
 polling until no due feed is left, claiming 50 feeds at a time. Per worker count:
 a changed phase (every feed has 50 new items) and an unchanged 304 phase. The feed
 server counts requests per feed: every feed must be fetched exactly once per phase,
-so any feed fetched twice is a double poll and any not fetched is a missed one.
+so any feed fetched twice is a double poll and any not fetched is a missed one. Each
+worker takes in the others' stories every 2 s as the bot does ("stories taken in": the
+stories another worker saved, merged into this one's grouper).
 
     STORYWATCH_TEST_POSTGRES_URL=postgresql://postgres@127.0.0.1:5432/postgres \\
         python -m bench.scaleout [--quick]
@@ -151,6 +153,7 @@ def _row(
         "http": hits.statuses,
         "crashes": crashes,
         "outcomes_lost_to_crashes": sum(1 for n in hits.per_feed if n) - sum(r["polled"] for r in results),
+        "stories_taken_in": sum(r["stories_taken_in"] for r in results),
     }
 
 
@@ -171,6 +174,7 @@ def markdown(result: dict[str, Any]) -> str:
             ",".join(f"{k}={v}" for k, v in sorted(r["statuses"].items())),
             r["double_polls"],
             r["missed"],
+            f"{r['stories_taken_in']:,}",
             (f"{len(r['crashes'])} cycles raised: " + r["crashes"][0][:100].replace("\n", " "))
             if r["crashes"]
             else "-",
@@ -197,7 +201,7 @@ def markdown(result: dict[str, Any]) -> str:
         )
     table = markdown_table(
         ["workers", "phase", "feeds/s", "s", "polled per worker", "outcomes",
-         "double polls", "missed", "errors"],
+         "double polls", "missed", "stories taken in", "errors"],
         rows,
     )  # fmt: skip
     return f"{head}\n\n{table}"

@@ -2,12 +2,14 @@
 
 It builds the bot's services against the shared PostgreSQL database, says "ready",
 then for each "go" polls until no due feed is left (claiming ``claim`` feeds at a
-time, as the scheduler's ticks do) and answers with what it polled.
+time, as the scheduler's ticks do; taking in the other workers' stories every 2 s, as the
+bot's job does) and answers with what it polled.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections import Counter
 from multiprocessing.connection import Connection
@@ -15,6 +17,7 @@ from typing import Any
 
 from bench.cycles import settle_strays
 from bench.pipeline import loopback_fetcher, open_services, poll_context, poll_settings
+from bot.jobs import STORY_SYNC_SECONDS
 from bot.poll_outcome import FeedOutcome
 from bot.polling import poll_due_feeds
 from bot.services import Services
@@ -47,6 +50,15 @@ async def _poll_until_done(services: Services, claim: int, stories: bool) -> dic
     crashes: list[str] = []
     started = time.perf_counter()
     context = poll_context(services, fetcher, stories=stories)
+    synced = 0
+
+    async def sync_stories() -> None:  # as the bot's job does, while this worker polls
+        nonlocal synced
+        while True:
+            await asyncio.sleep(STORY_SYNC_SECONDS)
+            synced += await services.sync_stories()
+
+    sync = asyncio.create_task(sync_stories()) if stories else None
     while True:
         try:
             batch = await poll_due_feeds(context, limit=claim)
@@ -60,6 +72,10 @@ async def _poll_until_done(services: Services, claim: int, stories: bool) -> dic
             break
         outcomes += batch
     seconds = time.perf_counter() - started
+    if sync is not None:
+        sync.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await sync
     await fetcher.close()
     return {
         "worker": services.worker_id,
@@ -67,4 +83,5 @@ async def _poll_until_done(services: Services, claim: int, stories: bool) -> dic
         "statuses": dict(Counter(o.status for o in outcomes)),
         "seconds": seconds,
         "crashes": crashes,
+        "stories_taken_in": synced,
     }

@@ -50,6 +50,8 @@ SECTIONS = (
     Section("grouping", "Extra: story grouping quality (bench.grouping)", "bench.grouping",
             in_quick=False),
     Section("suggestions", "Extra: /follow suggestions, a keystroke vs sorting every time", "bench.suggestions"),
+    Section("story_sync", "Extra: story sync between workers, its cost beside grouping", "bench.story_sync",
+            in_quick=False),
     Section("parsing", "Extra: bench.parsing", "bench.parsing", in_quick=False),
     Section("fetching", "Extra: bench.fetching", "bench.fetching", in_quick=False),
 )  # fmt: skip

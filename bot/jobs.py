@@ -67,6 +67,9 @@ class InFlight:
 # tick is one claim query; at the old 2 s (a tenth of the interval, capped) the tick alone
 # used up the 2 s an alert may take beyond the interval.
 POLL_TICK_SECONDS = 0.5
+# How often each process takes in the stories the others saved: the window in which two
+# workers may each open a story for one event.
+STORY_SYNC_SECONDS = 2.0
 # How long one dispatcher started by a tick may keep claiming as polls finish (it stops
 # sooner once no feed is due); the next tick after it starts another (keep_dispatching).
 DISPATCH_RUN_SECONDS = 30.0
@@ -126,7 +129,7 @@ def build_scheduler(services: Services, poll: PollContext, send: SendContext, jo
     scheduler.add_job(
         jobs.guarded(STORIES_JOB, services.sync_stories),
         "interval",
-        seconds=2,  # the window in which two workers may each open a story for one event
+        seconds=STORY_SYNC_SECONDS,
         id=STORIES_JOB,
         **common,
     )

@@ -31,9 +31,9 @@ def _story_id(article_id: Hashable) -> str:
     return "s" + hashlib.sha1(str(article_id).encode(), usedforsecurity=False).hexdigest()[:20]
 
 
-# How far back each sync reads again: a story saved (by the database's clock) just before
-# the last sync's newest save may commit just after that sync read. Its worker commits
-# right after the save, so a few seconds would do; what is read twice is skipped unparsed.
+# How far back each sync reads again: a story stamped (by the database's clock) before the
+# last sync read may commit after it. Its worker commits right after the save, so a few
+# seconds would do; what is read twice is skipped unparsed.
 SYNC_OVERLAP = timedelta(seconds=10)
 
 
@@ -42,11 +42,11 @@ class StoryBook:
         self.window = window
         self.worker_id = worker_id  # stamped on the stories this process saves
         self.grouper = StoryGrouper(window=window, make_story_id=_story_id)
-        self._synced_to: datetime | None = None  # the newest save taken in
+        self._synced_to: datetime | None = None  # the save clock when the last sync read
         self._taken: dict[str, datetime] = {}  # story id -> its save taken in, within the overlap
 
     async def load(self, session: AsyncSession, *, now: datetime) -> int:
-        self._synced_to = await story_repo.last_save(session)
+        self._synced_to = await story_repo.save_clock(session)
         states = await story_repo.open_stories(session, since=now - self.window)
         stories = []
         for state in states:
@@ -58,26 +58,38 @@ class StoryBook:
         return len(stories)
 
     async def sync(self, session: AsyncSession) -> int:
-        """Take in the stories other workers saved since the last sync, merged with this
-        worker's state of the same story (``merge_stories``). Returns how many changed."""
+        """Take in the stories other workers saved since the last sync (``take_in``)."""
+        now = await story_repo.save_clock(session)
         since = None if self._synced_to is None else self._synced_to - SYNC_OVERLAP
+        saved = await story_repo.saved_by_others(session, worker=self.worker_id, since=since)
+        self._synced_to = now
+        return self.take_in(saved, now=now)
+
+    def take_in(self, saved: Sequence[tuple[str, str, datetime]], *, now: datetime) -> int:
+        """Other workers' saves, (story id, state, saved at), merged with this worker's
+        state of the same story (``merge_stories``); ``now``: the save clock before they
+        were read. Returns how many stories changed."""
         stories: list[OpenStory] = []
-        for story_id, state, saved_at in await story_repo.saved_by_others(session, worker=self.worker_id, since=since):
-            self._synced_to = saved_at if self._synced_to is None else max(self._synced_to, saved_at)
+        for story_id, state, saved_at in saved:
             if self._taken.get(story_id) == saved_at:
                 continue  # read again within the overlap
             self._taken[story_id] = saved_at
+            mine = self.grouper.get(story_id)
+            # Most of their representatives are ours too: serializing ours is cheaper than
+            # parsing theirs (a fingerprint rebuilds its word sets).
+            known = {rep.to_json(): rep for rep in mine.representatives} if mine is not None else None
             try:
-                theirs = OpenStory.from_json(state)
+                theirs = OpenStory.from_json(state, known)
             except ValueError:
                 log.warning("skipping a malformed stored story", extra={"story_id": story_id})
                 continue
-            mine = self.grouper.get(story_id)
-            stories.append(theirs if mine is None else merge_stories(mine, theirs))
+            if mine is None:
+                stories.append(theirs)
+            elif (merged := merge_stories(mine, theirs)) != mine:
+                stories.append(merged)
         self.grouper.load(stories)
-        if self._synced_to is not None:
-            horizon = self._synced_to - SYNC_OVERLAP
-            self._taken = {key: saved for key, saved in self._taken.items() if saved >= horizon}
+        horizon = now - SYNC_OVERLAP  # what the next sync can read again
+        self._taken = {key: at for key, at in self._taken.items() if at > horizon}
         return len(stories)
 
     def assign(

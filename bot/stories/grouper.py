@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import heapq
 import json
-from collections.abc import Callable, Hashable, Iterable
+from collections import Counter
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -60,13 +61,15 @@ class OpenStory:
         return json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
 
     @classmethod
-    def from_json(cls, data: str) -> OpenStory:
-        """Inverse of ``to_json``; raises ValueError on anything malformed."""
+    def from_json(cls, data: str, known: Mapping[str, StoryFingerprint] | None = None) -> OpenStory:
+        """Inverse of ``to_json``; raises ValueError on anything malformed. ``known``:
+        fingerprints already held, by their JSON, taken as they are instead of parsed."""
+        known = known or {}
         try:
             payload = json.loads(data)
             return cls(
                 story_id=str(payload["id"]),
-                representatives=tuple(StoryFingerprint.from_json(r) for r in payload["reps"]),
+                representatives=tuple(known.get(r) or StoryFingerprint.from_json(r) for r in payload["reps"]),
                 last_seen=datetime.fromisoformat(payload["last"]),
                 article_count=int(payload["count"]),
                 links=tuple(str(link) for link in payload["links"]),
@@ -148,13 +151,15 @@ class StoryGrouper:
     def load(self, stories: Iterable[OpenStory]) -> None:
         """Add stories (e.g. from the DB at startup); same id replaces the old one."""
         for story in stories:
-            if story.story_id in self._stories:
-                self._drop(story.story_id)
             rep_links = [rep.link for rep in story.representatives if rep.link]
             missing = [link for link in dict.fromkeys(rep_links) if link not in story.links]
             if missing:  # keep "links include the representatives' links" true
                 story = replace(story, links=(*story.links, *missing))
-            self._put(story)
+            current = self._stories.get(story.story_id)
+            if current is None:
+                self._put(story)
+            else:
+                self._replace(current, story)
             self._advance_clock(story.last_seen)
         self._enforce_capacity()
 
@@ -282,12 +287,8 @@ class StoryGrouper:
         )
         self._stories[story.story_id] = updated
         if dropped is not None:
-            self._index.remove(story.story_id, dropped.tokens)
-            self._title_index.remove(story.story_id, dropped.title_token_set)
-            self._event_index.remove(story.story_id, dropped.title_token_set - dropped.name_tokens)
-        self._index.add(story.story_id, fp.tokens)
-        self._title_index.add(story.story_id, fp.title_token_set)
-        self._event_index.add(story.story_id, fp.title_token_set - fp.name_tokens)
+            self._unindex(story.story_id, dropped)
+        self._index_representative(story.story_id, fp)
         if updated.last_seen != story.last_seen:
             heapq.heappush(self._expiry, (updated.last_seen, story.story_id))
 
@@ -313,15 +314,42 @@ class StoryGrouper:
             if not holders:
                 del self._links[link]
 
+    def _index_representative(self, story_id: str, rep: StoryFingerprint) -> None:
+        self._index.add(story_id, rep.tokens)
+        self._title_index.add(story_id, rep.title_token_set)
+        self._event_index.add(story_id, rep.title_token_set - rep.name_tokens)
+
+    def _unindex(self, story_id: str, rep: StoryFingerprint) -> None:
+        self._index.remove(story_id, rep.tokens)
+        self._title_index.remove(story_id, rep.title_token_set)
+        self._event_index.remove(story_id, rep.title_token_set - rep.name_tokens)
+
     def _put(self, story: OpenStory) -> None:
         self._stories[story.story_id] = story
         for rep in story.representatives:
-            self._index.add(story.story_id, rep.tokens)
-            self._title_index.add(story.story_id, rep.title_token_set)
-            self._event_index.add(story.story_id, rep.title_token_set - rep.name_tokens)
+            self._index_representative(story.story_id, rep)
         for link in story.links:
             self._links.setdefault(link, set()).add(story.story_id)
         heapq.heappush(self._expiry, (story.last_seen, story.story_id))
+
+    def _replace(self, current: OpenStory, story: OpenStory) -> None:
+        """``story`` in place of ``current`` (same id), re-indexing only what differs: a
+        state taken in from another worker mostly shares its representatives with ours."""
+        story_id = story.story_id
+        before, after = Counter(current.representatives), Counter(story.representatives)
+        for rep in (before - after).elements():
+            self._unindex(story_id, rep)
+        for rep in (after - before).elements():
+            self._index_representative(story_id, rep)
+        links = set(story.links)
+        for link in current.links:
+            if link not in links:
+                self._discard_link(link, story_id)
+        for link in links.difference(current.links):
+            self._links.setdefault(link, set()).add(story_id)
+        self._stories[story_id] = story
+        if story.last_seen != current.last_seen:
+            heapq.heappush(self._expiry, (story.last_seen, story_id))
 
     def _drop(self, story_id: str) -> None:
         story = self._stories.pop(story_id)

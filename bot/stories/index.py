@@ -24,11 +24,16 @@ class TokenIndex:
 
     def add(self, story_id: str, tokens: Iterable[str]) -> None:
         """Count one more representative of ``story_id`` holding ``tokens``."""
-        counts = self._story_tokens.setdefault(story_id, Counter())
+        counts = self._story_tokens.get(story_id)
+        if counts is None:
+            counts = self._story_tokens[story_id] = Counter()
+        postings = self._postings
         for token in tokens:
-            if counts[token] == 0:
-                self._postings.setdefault(token, set()).add(story_id)
-            counts[token] += 1
+            # dict.get, not counts[token]: a Counter's missing key costs a Python-level call.
+            held = counts.get(token, 0)
+            if not held:
+                postings.setdefault(token, set()).add(story_id)
+            counts[token] = held + 1
 
     def remove(self, story_id: str, tokens: Iterable[str]) -> None:
         """Undo one ``add`` of the same tokens (a representative was dropped)."""
@@ -36,11 +41,12 @@ class TokenIndex:
         if counts is None:
             return
         for token in tokens:
-            if counts[token] <= 1:
-                del counts[token]
+            held = counts.get(token, 0)
+            if held <= 1:
+                counts.pop(token, None)
                 self._discard_posting(token, story_id)
             else:
-                counts[token] -= 1
+                counts[token] = held - 1
 
     def drop(self, story_id: str) -> None:
         """Forget a story entirely (evicted)."""

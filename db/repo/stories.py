@@ -60,8 +60,13 @@ async def saved_by_others(
     return [(story_id, state, saved_at) for story_id, state, saved_at in rows if saved_at is not None]
 
 
-async def last_save(session: AsyncSession) -> datetime | None:
-    return await session.scalar(select(func.max(Story.saved_at)))
+async def save_clock(session: AsyncSession) -> datetime:
+    """Now, by the clock ``save_stories`` stamps saves with."""
+    if is_postgres(session):
+        now = await session.scalar(select(func.clock_timestamp()))
+        assert isinstance(now, datetime), "clock_timestamp() is a timestamptz"
+        return now
+    return datetime.now(UTC)
 
 
 async def threads_in_channel(session: AsyncSession, channel_id: int, story_ids: Sequence[str]) -> dict[str, int]:

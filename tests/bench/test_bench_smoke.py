@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bench import delivery, polling, suggestions, unchanged
+from bench import delivery, polling, story_sync, suggestions, unchanged
 from bench.common import HEADLINES_TSV
 
 pytestmark = pytest.mark.skipif(not HEADLINES_TSV.is_file(), reason=f"shared headlines not found at {HEADLINES_TSV}")
@@ -70,3 +70,17 @@ def test_suggestions_read_from_the_ranked_names_agree_with_sorting_every_keystro
 
     assert result["stories"] > 1_000 and result["names"] > result["stories"] // 2
     assert result["same_answers"] == result["keystrokes"] > 100
+
+
+def test_workers_that_sync_group_as_one_process_and_workers_that_do_not_split_stories() -> None:
+    result = story_sync.run(articles_max=2_000)
+    one, apart, synced = result["rows"]
+
+    assert (one["run"], apart["run"], synced["run"]) == ("1 process", "3 workers, no sync", "3 workers, sync")
+    assert synced["taken_in"] > 0 and apart["taken_in"] == 0
+    assert (synced["stories"], synced["recall"], synced["precision"]) == (
+        one["stories"],
+        one["recall"],
+        one["precision"],
+    )
+    assert apart["stories"] > one["stories"] and apart["recall"] < one["recall"]

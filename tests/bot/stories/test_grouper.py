@@ -162,6 +162,33 @@ def test_load_replaces_a_story_with_the_same_id() -> None:
     assert not grouper.assign("a2", _fp(DIVORCE, T0 + timedelta(hours=1))).is_new
 
 
+def _indexes(grouper: StoryGrouper) -> list[object]:
+    """The grouper's lookup state (white box: what a replace must leave as a fresh load)."""
+    indexes = (grouper._index, grouper._title_index, grouper._event_index)
+    return [*((index._postings, index._story_tokens) for index in indexes), grouper._links]
+
+
+def test_loading_newer_states_over_older_ones_indexes_as_a_fresh_load(uci_kk_items: Items) -> None:
+    """What another worker's save does (``StoryBook.take_in``): the grown stories replace
+    their older states in place, re-indexing only what changed."""
+    quarter = len(uci_kk_items) // 4
+    worker = StoryGrouper()
+    _run(worker, uci_kk_items[:quarter])
+    older = worker.open_stories()
+    _run(worker, uci_kk_items[quarter : 2 * quarter])
+    newer = worker.open_stories()
+    assert any(story not in older for story in newer)  # stories grew and rotated representatives
+
+    updated, fresh = StoryGrouper(), StoryGrouper()
+    updated.load(older)
+    updated.load(newer)
+    fresh.load(newer)
+
+    assert updated.open_stories() == fresh.open_stories()
+    assert _indexes(updated) == _indexes(fresh)
+    assert _run(updated, uci_kk_items[2 * quarter :]) == _run(fresh, uci_kk_items[2 * quarter :])
+
+
 def test_open_story_json_round_trip(labelled_items: Items) -> None:
     grouper = StoryGrouper()
     _run(grouper, labelled_items[:40])
