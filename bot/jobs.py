@@ -70,6 +70,9 @@ POLL_TICK_SECONDS = 0.5
 # How often each process takes in the stories the others saved: the window in which two
 # workers may each open a story for one event.
 STORY_SYNC_SECONDS = 2.0
+# How often the jobs that wait for a clock time look (digests, the end of quiet hours):
+# one indexed query each, so members hear within seconds of the minute they chose.
+CLOCK_JOB_SECONDS = 15.0
 # How long one dispatcher started by a tick may keep claiming as polls finish (it stops
 # sooner once no feed is due); the next tick after it starts another (keep_dispatching).
 DISPATCH_RUN_SECONDS = 30.0
@@ -158,7 +161,7 @@ def build_scheduler(services: Services, poll: PollContext, send: SendContext, jo
     scheduler.add_job(
         jobs.guarded(DIGEST_JOB, lambda: send_digests(send)),
         "interval",
-        seconds=30,
+        seconds=CLOCK_JOB_SECONDS,
         id=DIGEST_JOB,
         next_run_time=now,
         **common,
@@ -166,7 +169,7 @@ def build_scheduler(services: Services, poll: PollContext, send: SendContext, jo
     scheduler.add_job(
         jobs.guarded(QUIET_JOB, lambda: release_quiet_pings(send)),
         "interval",
-        seconds=60,
+        seconds=CLOCK_JOB_SECONDS,
         id=QUIET_JOB,
         next_run_time=now,
         **common,

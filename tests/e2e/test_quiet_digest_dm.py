@@ -74,7 +74,7 @@ async def test_quiet_hours_hold_pings_and_a_daily_digest_arrives(
     assert emulator.messages(guild.general_channel_id) == []  # bob's follow waits for the digest
 
     # The daily digest, at digest_time: one message for bob in #general, grouped by story. It is
-    # due up to 135 s after the test began and the digest job looks every 30 s: wait long enough.
+    # due up to 135 s after the test began and the digest job looks every 15 s: wait long enough.
     await emulator.wait_for(lambda: len(emulator.messages(guild.general_channel_id)) >= 1, timeout=240)
     digest = emulator.messages(guild.general_channel_id)[0]
     assert f"<@{bob}>" in digest["content"] and "daily digest" in digest["content"]

@@ -132,6 +132,17 @@ async def test_three_workers_share_feeds_and_deliveries_exactly_once(
         # Steady state: measure polls over three intervals.
         start = time.monotonic()
         await emulator.wait_for(lambda: alerts_in(emulator, guild.news_channel_id) >= len(changed), timeout=90)
+        # Meanwhile, a story's later coverage, in feeds whichever worker claims, joins the
+        # story the first worker opened: each takes in the others' stories within seconds.
+        story_feeds = names[len(changed) :: 70][:6]  # apart: a claim takes feeds due together
+        feeds.set_feed(story_feeds[0], [FeedItem(WEDDING, "https://story.test/0", "story-0", published=now)])
+        assert len(await stored_story_ids(pg_url, expected=1)) == 1
+        await asyncio.sleep(3)  # the 2-second story sync
+        for k, name in enumerate(story_feeds[1:], start=1):
+            title = f"{WEDDING}, report {k} says"
+            feeds.set_feed(name, [FeedItem(title, f"https://story.test/{k}", f"story-{k}", published=now)])
+        grouped = await stored_story_ids(pg_url, expected=len(story_feeds))
+        assert len(grouped) == len(story_feeds) and len(set(grouped)) == 1, grouped
         await emulator.wait_for(lambda: time.monotonic() - start > 4 * INTERVAL, timeout=90)
         window_end = time.monotonic()
         # Every feed, every interval, by one worker: gaps between two polls of a feed stay
@@ -152,18 +163,6 @@ async def test_three_workers_share_feeds_and_deliveries_exactly_once(
         assert sum(shares) == len(changed)
         # The slash command reached only the process holding the guild's shard.
         assert not any("command failed" in w.output() for w in workers)
-
-        # A story's later coverage, in feeds whichever worker claims, joins the story the
-        # first worker opened: each takes in the others' stories within seconds.
-        story_feeds = names[len(changed) :: 70][:6]  # apart: a claim takes feeds due together
-        feeds.set_feed(story_feeds[0], [FeedItem(WEDDING, "https://story.test/0", "story-0", published=now)])
-        assert len(await stored_story_ids(pg_url, expected=1)) == 1
-        await asyncio.sleep(3)  # the 2-second story sync
-        for k, name in enumerate(story_feeds[1:], start=1):
-            title = f"{WEDDING}, report {k} says"
-            feeds.set_feed(name, [FeedItem(title, f"https://story.test/{k}", f"story-{k}", published=now)])
-        grouped = await stored_story_ids(pg_url, expected=len(story_feeds))
-        assert len(grouped) == len(story_feeds) and len(set(grouped)) == 1, grouped
 
         # Kill one worker mid-cycle: its feeds are taken over after the lease.
         await workers[0].kill()
