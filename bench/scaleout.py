@@ -6,8 +6,9 @@ polling until no due feed is left, claiming 50 feeds at a time. Per worker count
 a changed phase (every feed has 50 new items) and an unchanged 304 phase. The feed
 server counts requests per feed: every feed must be fetched exactly once per phase,
 so any feed fetched twice is a double poll and any not fetched is a missed one. Each
-worker takes in the others' stories every 2 s as the bot does ("stories taken in": the
-stories another worker saved, merged into this one's grouper).
+worker loads the open stories when it starts and takes in the others' stories every 2 s,
+as the bot does ("stories taken in": the stories another worker saved, merged into this
+one's grouper; ``--no-sync`` turns that off, to see what it costs).
 
     STORYWATCH_TEST_POSTGRES_URL=postgresql://postgres@127.0.0.1:5432/postgres \\
         python -m bench.scaleout [--quick]
@@ -40,7 +41,7 @@ READY_TIMEOUT = 120.0
 class Workers:
     """k worker processes, started and warmed up before anything is timed."""
 
-    def __init__(self, count: int, database_url: str, stories: bool) -> None:
+    def __init__(self, count: int, database_url: str, stories: bool, sync: bool) -> None:
         context = multiprocessing.get_context("spawn")
         self.pipes: list[Connection] = []
         self.processes: list[multiprocessing.process.BaseProcess] = []
@@ -48,7 +49,7 @@ class Workers:
             parent, child = context.Pipe()
             process = context.Process(
                 target=worker_main,
-                args=(database_url, CONCURRENCY, CLAIM, stories, child),
+                args=(database_url, CONCURRENCY, CLAIM, stories, sync, child),
                 daemon=False,  # a daemonic process may not start its own parse pool
             )
             process.start()
@@ -80,7 +81,7 @@ class Workers:
                 process.join(timeout=5)
 
 
-async def run_async(feeds: int, *, stories: bool = True) -> dict[str, Any]:
+async def run_async(feeds: int, *, stories: bool = True, sync: bool = True) -> dict[str, Any]:
     admin = admin_url()
     if not admin:
         return {"skipped": "STORYWATCH_TEST_POSTGRES_URL is not set"}
@@ -99,7 +100,7 @@ async def run_async(feeds: int, *, stories: bool = True) -> dict[str, Any]:
                 settling: dict[int, int | None] = {}
                 version = 1
                 for count in WORKER_COUNTS:
-                    workers = Workers(count, database_url, stories)
+                    workers = Workers(count, database_url, stories, sync)
                     try:
                         version += 1
                         await server.set_mode(version=version, validators=True)
@@ -122,6 +123,7 @@ async def run_async(feeds: int, *, stories: bool = True) -> dict[str, Any]:
                     "claim": CLAIM,
                     "concurrency": CONCURRENCY,
                     "stories": stories,
+                    "sync": sync,
                     "setup_errors": setup_errors,
                     # Untimed catch-up cycles between the changed and the 304 phase.
                     "settling_cycles": settling,
@@ -157,8 +159,8 @@ def _row(
     }
 
 
-def run(quick: bool, *, feeds: int | None = None, stories: bool = True) -> dict[str, Any]:
-    return asyncio.run(run_async(feeds or (300 if quick else 1_000), stories=stories))
+def run(quick: bool, *, feeds: int | None = None, stories: bool = True, sync: bool = True) -> dict[str, Any]:
+    return asyncio.run(run_async(feeds or (300 if quick else 1_000), stories=stories, sync=sync))
 
 
 def markdown(result: dict[str, Any]) -> str:
@@ -185,6 +187,7 @@ def markdown(result: dict[str, Any]) -> str:
         f"{result['feeds']:,} feeds on PostgreSQL, each worker claiming {result['claim']} "
         f"at a time, concurrency {result['concurrency']} per worker"
         + ("" if result["stories"] else ", story grouping OFF")
+        + ("" if result.get("sync", True) else ", story sync OFF")
         + "."
     )
     head += (
@@ -212,8 +215,9 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="300 feeds instead of 1,000")
     parser.add_argument("--feeds", type=int, default=None)
     parser.add_argument("--no-stories", action="store_true", help="poll without story grouping (diagnosis)")
+    parser.add_argument("--no-sync", action="store_true", help="workers never take in each other's stories")
     args = parser.parse_args()
-    print(markdown(run(args.quick, feeds=args.feeds, stories=not args.no_stories)))
+    print(markdown(run(args.quick, feeds=args.feeds, stories=not args.no_stories, sync=not args.no_sync)))
 
 
 if __name__ == "__main__":

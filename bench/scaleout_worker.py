@@ -2,8 +2,8 @@
 
 It builds the bot's services against the shared PostgreSQL database, says "ready",
 then for each "go" polls until no due feed is left (claiming ``claim`` feeds at a
-time, as the scheduler's ticks do; taking in the other workers' stories every 2 s, as the
-bot's job does) and answers with what it polled.
+time, as the scheduler's ticks do; with stories, loading the open ones first and taking in
+the other workers' every 2 s, as the bot does) and answers with what it polled.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import time
 from collections import Counter
+from datetime import UTC, datetime
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -26,25 +27,28 @@ from bot.services import Services
 MAX_CRASHES = 50
 
 
-def worker_main(database_url: str, concurrency: int, claim: int, stories: bool, conn: Connection) -> None:
-    asyncio.run(_work(database_url, concurrency, claim, stories, conn))
+def worker_main(database_url: str, concurrency: int, claim: int, stories: bool, sync: bool, conn: Connection) -> None:
+    asyncio.run(_work(database_url, concurrency, claim, stories, sync, conn))
 
 
-async def _work(database_url: str, concurrency: int, claim: int, stories: bool, conn: Connection) -> None:
+async def _work(database_url: str, concurrency: int, claim: int, stories: bool, sync: bool, conn: Connection) -> None:
     settings = poll_settings(database_url, concurrency=concurrency)
     services = await open_services(settings, migrate=False)
+    if stories:  # as the bot's setup_hook does
+        async with services.sessions() as session:
+            await services.stories.load(session, now=datetime.now(UTC))
     loop = asyncio.get_running_loop()
     try:
         conn.send({"ready": services.worker_id})
         while await loop.run_in_executor(None, conn.recv) == "go":
-            conn.send(await _poll_until_done(services, claim, stories))
+            conn.send(await _poll_until_done(services, claim, stories, sync))
     except EOFError:
         pass
     finally:
         await services.close()
 
 
-async def _poll_until_done(services: Services, claim: int, stories: bool) -> dict[str, Any]:
+async def _poll_until_done(services: Services, claim: int, stories: bool, sync: bool) -> dict[str, Any]:
     fetcher = await loopback_fetcher(services.settings)
     outcomes: list[FeedOutcome] = []
     crashes: list[str] = []
@@ -58,7 +62,7 @@ async def _poll_until_done(services: Services, claim: int, stories: bool) -> dic
             await asyncio.sleep(STORY_SYNC_SECONDS)
             synced += await services.sync_stories()
 
-    sync = asyncio.create_task(sync_stories()) if stories else None
+    syncing = asyncio.create_task(sync_stories()) if stories and sync else None
     while True:
         try:
             batch = await poll_due_feeds(context, limit=claim)
@@ -72,10 +76,10 @@ async def _poll_until_done(services: Services, claim: int, stories: bool) -> dic
             break
         outcomes += batch
     seconds = time.perf_counter() - started
-    if sync is not None:
-        sync.cancel()
+    if syncing is not None:
+        syncing.cancel()
         with contextlib.suppress(asyncio.CancelledError):
-            await sync
+            await syncing
     await fetcher.close()
     return {
         "worker": services.worker_id,
