@@ -64,3 +64,40 @@ async def test_models_and_migrations_agree(database_url: str) -> None:
         assert differences == []
     finally:
         await engine.dispose()
+
+
+async def test_dropping_the_item_fingerprint_keeps_items_and_their_full_text_index(database_url: str) -> None:
+    """0008 drops a column of ``items`` in place: on SQLite a batch copy of the table would
+    have dropped the triggers that keep the full-text index in step."""
+    from datetime import UTC, datetime
+
+    from bot.query.parser import parse_query
+    from db.engine import make_session_factory
+    from db.repo import feeds as feed_repo
+    from db.repo import items as item_repo
+    from tests.support.item_rows import item_row
+
+    now = datetime(2026, 5, 1, tzinfo=UTC)
+    engine = make_engine(database_url)
+    sessions = make_session_factory(engine)
+    try:
+        await upgrade(engine, "0007")
+        async with sessions.begin() as s:
+            feed = await feed_repo.get_or_create_feed(
+                s, url="http://f.test/", name="F", kind="config", trusted=True, interval=60, now=now
+            )
+            await item_repo.record_items(
+                s, feed.id, [item_row("a", "Kim before", published=now, search_text="kim before")], now=now
+            )
+        await upgrade(engine)
+        async with sessions.begin() as s:
+            await item_repo.record_items(
+                s, feed.id, [item_row("b", "Kim after", published=now, search_text="kim after")], now=now
+            )
+        async with sessions() as s:
+            found = await item_repo.search_items(
+                s, [feed.id], [parse_query("kim")], accept=lambda _item: True, limit=10
+            )
+        assert sorted(item.title for item in found) == ["Kim after", "Kim before"]
+    finally:
+        await engine.dispose()
