@@ -300,12 +300,10 @@ class StoryGrouper:
         self._links.setdefault(link, set()).add(story.story_id)
         if len(links) <= MAX_LINKS:
             return links
-        keep = {rep.link for rep in reps}
-        for i, old in enumerate(links):
-            if old not in keep:
-                self._discard_link(old, story.story_id)
-                return links[:i] + links[i + 1 :]
-        return links
+        kept = capped_links(links, reps)
+        for old in set(links).difference(kept):
+            self._discard_link(old, story.story_id)
+        return kept
 
     def _discard_link(self, link: str, story_id: str) -> None:
         holders = self._links.get(link)
@@ -388,6 +386,24 @@ class StoryGrouper:
 
 
 _NO_STORIES: frozenset[str] = frozenset()
+
+
+def capped_links(links: Iterable[str], representatives: Iterable[StoryFingerprint]) -> tuple[str, ...]:
+    """A story's links once each, oldest first; over ``MAX_LINKS`` the oldest that no
+    representative carries go first (representatives' links must stay findable, or the
+    link index would miss what comparing them finds)."""
+    unique = list(dict.fromkeys(links))
+    excess = len(unique) - MAX_LINKS
+    if excess <= 0:
+        return tuple(unique)
+    keep = {rep.link for rep in representatives if rep.link}
+    kept: list[str] = []
+    for link in unique:
+        if excess > 0 and link not in keep:
+            excess -= 1
+            continue
+        kept.append(link)
+    return tuple(kept)
 
 
 class _SharedNeeds:

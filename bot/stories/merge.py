@@ -9,7 +9,7 @@ with the other's would forget the representatives and links only it had seen.
 from __future__ import annotations
 
 from bot.stories.fingerprint import StoryFingerprint
-from bot.stories.grouper import MAX_LINKS, MAX_REPRESENTATIVES, OpenStory
+from bot.stories.grouper import MAX_REPRESENTATIVES, OpenStory, capped_links
 
 
 def _order(rep: StoryFingerprint) -> tuple[object, ...]:
@@ -33,23 +33,5 @@ def merge_stories(mine: OpenStory, theirs: OpenStory) -> OpenStory:
         representatives=representatives,
         last_seen=max(mine.last_seen, theirs.last_seen),
         article_count=max(mine.article_count, theirs.article_count),
-        links=_capped_links((*theirs.links, *mine.links), representatives),
+        links=capped_links((*theirs.links, *mine.links), representatives),
     )
-
-
-def _capped_links(links: tuple[str, ...], representatives: tuple[StoryFingerprint, ...]) -> tuple[str, ...]:
-    """The links once each, oldest first; over ``MAX_LINKS`` the oldest that no
-    representative carries go first (the grouper finds a story by its representatives'
-    links)."""
-    unique = list(dict.fromkeys(links))
-    keep = {rep.link for rep in representatives if rep.link}
-    excess = len(unique) - MAX_LINKS
-    if excess <= 0:
-        return tuple(unique)
-    kept: list[str] = []
-    for link in unique:
-        if excess > 0 and link not in keep:
-            excess -= 1
-            continue
-        kept.append(link)
-    return tuple(kept)
