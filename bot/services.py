@@ -49,8 +49,7 @@ class Services:
 
     async def sync_stories(self) -> int:
         """Take in the stories the other processes saved (``StoryBook.sync``)."""
-        async with self.sessions() as session:
-            return await self.stories.sync(session)
+        return await self.stories.sync(self.sessions)
 
     async def close(self) -> None:
         await self.fetcher.close()

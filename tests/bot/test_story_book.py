@@ -61,8 +61,7 @@ async def _started(sessions: SessionFactory, worker: str) -> StoryBook:
 
 
 async def _sync(sessions: SessionFactory, book: StoryBook) -> int:
-    async with sessions() as s:
-        return await book.sync(s)
+    return await book.sync(sessions)
 
 
 async def test_workers_take_in_each_others_stories(sessions: SessionFactory) -> None:
