@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import gc
 import gzip
 import math
 import os
@@ -119,6 +120,12 @@ class CpuMeter:
     def __init__(self, exclude: Iterable[int] = ()) -> None:
         self.exclude = set(exclude)
 
+    @staticmethod
+    def own() -> float:
+        """CPU seconds of this process alone (the event loop's, without the parse pool)."""
+        own = resource.getrusage(resource.RUSAGE_SELF)
+        return float(own.ru_utime + own.ru_stime)
+
     def total(self) -> float:
         own = resource.getrusage(resource.RUSAGE_SELF)
         gone = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -189,26 +196,60 @@ class PeakRss:
         self.sample()
 
 
+class GcClock:
+    """Wall seconds this process spent in the garbage collector, from ``gc.callbacks``
+    (a collection holds the GIL, so this is time the event loop could not run)."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self._started = 0.0
+
+    def __enter__(self) -> Self:
+        gc.callbacks.append(self._on_collection)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        gc.callbacks.remove(self._on_collection)
+
+    def _on_collection(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+        else:
+            self.seconds += time.perf_counter() - self._started
+
+
 @dataclass
 class Measured:
     seconds: float
     cpu_seconds: float
     peak_rss_mb: float
+    own_cpu_seconds: float = 0.0  # this process alone: ``cpu_seconds`` less the parse pool
+    gc_seconds: float = 0.0  # of this process, when the stopwatch was given a GcClock
 
 
 class Stopwatch:
     """Wall time, CPU seconds and peak RSS of one measured step."""
 
-    def __init__(self, cpu: CpuMeter, rss: PeakRss) -> None:
+    def __init__(self, cpu: CpuMeter, rss: PeakRss, gc_clock: GcClock | None = None) -> None:
         self.cpu = cpu
         self.rss = rss
+        self.gc_clock = gc_clock
         self.result: Measured | None = None
         self._started = 0.0
         self._cpu_started = 0.0
+        self._own_started = 0.0
+        self._gc_started = 0.0
 
     def __enter__(self) -> Self:
         self.rss.reset()
         self._cpu_started = self.cpu.total()
+        self._own_started = self.cpu.own()
+        self._gc_started = self.gc_clock.seconds if self.gc_clock else 0.0
         self._started = time.perf_counter()
         return self
 
@@ -220,8 +261,10 @@ class Stopwatch:
     ) -> None:
         seconds = time.perf_counter() - self._started
         cpu = self.cpu.total() - self._cpu_started
+        own = self.cpu.own() - self._own_started
+        collecting = self.gc_clock.seconds - self._gc_started if self.gc_clock else 0.0
         self.rss.sample()
-        self.result = Measured(seconds, cpu, self.rss.peak / 2**20)
+        self.result = Measured(seconds, cpu, self.rss.peak / 2**20, own, collecting)
 
     @property
     def measured(self) -> Measured:

@@ -31,13 +31,17 @@ catch-up cycles then settle every feed before the next phase is measured.
 The poll phases report how busy SQLite's one writer was: near 100%, the serialized
 write transactions pace the cycle, not the parser or the event loop.
 
-    python -m bench.polling [--feeds N] [--quick] [--no-stories] [--follows N]
+The event loop's process is the bot's, garbage collector thresholds included
+(``bot.heap.tune_collector``); ``--young-gc 700`` puts CPython's default back to compare.
+
+    python -m bench.polling [--feeds N] [--quick] [--no-stories] [--follows N] [--young-gc N]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import tempfile
 import time
 from collections import Counter
@@ -50,6 +54,7 @@ from typing import Any
 from bench.baselines import bare_fetch, pool_parse
 from bench.common import (
     CpuMeter,
+    GcClock,
     PeakRss,
     Stopwatch,
     feed_url,
@@ -107,6 +112,8 @@ Check = Callable[[], Awaitable[tuple[bool, dict[str, Any]]]]
 class Round:
     seconds: float
     cpu_seconds: float
+    own_cpu_seconds: float  # this process: the event loop's share of cpu_seconds
+    gc_seconds: float  # this process's garbage collections
     peak_rss_mb: float
     ok: bool  # every feed fetched exactly once, with the expected outcome
     detail: dict[str, Any]
@@ -134,6 +141,8 @@ class Phase:
             "feeds_per_s": round(self.feeds / chosen.seconds, 1),
             "all_rounds_feeds_per_s": [round(self.feeds / r.seconds, 1) for r in self.rounds],
             "cpu_s_per_feed": round(chosen.cpu_seconds / self.feeds, 6),
+            "own_cpu_s_per_feed": round(chosen.own_cpu_seconds / self.feeds, 6),
+            "gc_s_per_feed": round(chosen.gc_seconds / self.feeds, 6),
             "peak_rss_mb": round(chosen.peak_rss_mb, 1),
             "ok": all(r.ok for r in self.rounds),
             "detail": chosen.detail,
@@ -151,6 +160,7 @@ class Bench:
         self.urls = urls
         self.cpu = CpuMeter(exclude={server.pid})
         self.rss = PeakRss(exclude={server.pid})
+        self.gc_clock = GcClock()  # entered with ``rss`` for the whole run
         self.phases: dict[str, Phase] = {}
         self.state = PollState()  # what the bot's PollContext carries from cycle to cycle
 
@@ -166,11 +176,19 @@ class Bench:
         await self.server.reset()
         if prepare is not None:
             await prepare()
-        with Stopwatch(self.cpu, self.rss) as watch:
+        with Stopwatch(self.cpu, self.rss, self.gc_clock) as watch:
             check = await work()
         measured = watch.measured
         ok, detail = await check()
-        result = Round(measured.seconds, measured.cpu_seconds, measured.peak_rss_mb, ok, detail)
+        result = Round(
+            measured.seconds,
+            measured.cpu_seconds,
+            measured.own_cpu_seconds,
+            measured.gc_seconds,
+            measured.peak_rss_mb,
+            ok,
+            detail,
+        )
         phase = self.phases.setdefault(name, Phase(name, role, len(self.urls), []))
         phase.rounds.append(result)
         print(
@@ -280,7 +298,9 @@ async def _warm_up(services: Services, bodies: Sequence[bytes]) -> None:
     await pool_parse(pool, prepare, sample)
 
 
-async def run_async(feeds: int, *, rounds: int, follows: int, workdir: Path, stories: bool = True) -> dict[str, Any]:
+async def run_async(
+    feeds: int, *, rounds: int, follows: int, workdir: Path, stories: bool = True, young_gc: int | None = None
+) -> dict[str, Any]:
     headlines = load_headlines()
     server = FeedServerProcess(feeds)
     server.start()
@@ -289,6 +309,8 @@ async def run_async(feeds: int, *, rounds: int, follows: int, workdir: Path, sto
         urls = [feed_url(server.port, i) for i in range(feeds)]
         settings = poll_settings(f"sqlite+aiosqlite:///{workdir / 'poll.db'}", concurrency=CONCURRENCY)
         services = await open_services(settings)
+        if young_gc is not None:  # after open_services, which set the bot's threshold
+            gc.set_threshold(young_gc, *gc.get_threshold()[1:])
         await add_feeds(services, urls)
         channels = [GUILD_ID * 1000 + c for c in range(CHANNELS)]
         stored_follows = await add_follows(
@@ -302,7 +324,7 @@ async def run_async(feeds: int, *, rounds: int, follows: int, workdir: Path, sto
         pool = services.parse_pool
         assert pool is not None
         v1: list[bytes] = []
-        with bench.rss:
+        with bench.rss, bench.gc_clock:
             await server.set_mode(version=1, validators=True)
             await bench.measure(
                 "bare aiohttp 200 (v1, warm-up)",
@@ -379,6 +401,7 @@ async def run_async(feeds: int, *, rounds: int, follows: int, workdir: Path, sto
             "parse_workers": settings.polling.parse_workers,
             "follows": stored_follows,
             "stories": stories,
+            "young_gc_threshold": gc.get_threshold()[0],
             "cheap_phase_rounds": rounds,
             # Untimed cycles until every feed was current (1 = the phase left nothing behind).
             "settling_cycles": settle,
@@ -433,10 +456,19 @@ def _targets(phases: dict[str, Phase]) -> list[dict[str, Any]]:
     ]
 
 
-def run(quick: bool, *, feeds: int | None = None, stories: bool = True, follows: int = FOLLOWS) -> dict[str, Any]:
+def run(
+    quick: bool,
+    *,
+    feeds: int | None = None,
+    stories: bool = True,
+    follows: int = FOLLOWS,
+    young_gc: int | None = None,
+) -> dict[str, Any]:
     count = feeds or (QUICK_FEEDS if quick else FULL_FEEDS)
     with tempfile.TemporaryDirectory(prefix="sw-bench-poll-") as tmp:
-        return asyncio.run(run_async(count, rounds=5, follows=follows, workdir=Path(tmp), stories=stories))
+        return asyncio.run(
+            run_async(count, rounds=5, follows=follows, workdir=Path(tmp), stories=stories, young_gc=young_gc)
+        )
 
 
 def markdown(result: dict[str, Any]) -> str:
@@ -468,6 +500,7 @@ def markdown(result: dict[str, Any]) -> str:
                 f"{len(rounds)}" + (f" ({min(rounds):,.0f}-{max(rounds):,.0f})" if len(rounds) > 1 else ""),
                 f"{p['seconds']:.2f}",
                 f"{p['cpu_s_per_feed'] * 1000:.2f}",
+                f"{p['own_cpu_s_per_feed'] * 1000:.2f} ({p['gc_s_per_feed'] * 1000:.2f})",
                 f"{p['peak_rss_mb']:,.0f}",
                 "yes" if p["ok"] else "NO",
                 "; ".join(notes).replace("\n", " ").replace("|", "/"),
@@ -481,6 +514,7 @@ def markdown(result: dict[str, Any]) -> str:
             "rounds (range)",
             "s",
             "CPU ms/feed",
+            "of which this process (GC)",
             "peak RSS MB",
             "checks",
             "notes",
@@ -495,9 +529,11 @@ def markdown(result: dict[str, Any]) -> str:
         f"{result['feeds']:,} feeds x {result['items_per_feed']} items "
         f"(~{result['mean_body_bytes'] / 1024:.0f} KB each), concurrency "
         f"{result['concurrency']}, {result['parse_workers']} parse workers (spawn), "
-        f"{result['follows']:,} follows; SQLite"
+        f"{result['follows']:,} follows; SQLite; young-generation GC threshold "
+        f"{result['young_gc_threshold']:,}"
         + ("" if result["stories"] else "; story grouping OFF (diagnosis)")
-        + ". CPU = this process + parse pool. "
+        + ". CPU = this process + parse pool; of which this process: the event loop's "
+        "process alone, and in brackets its garbage collections (wall ms/feed). "
         "Untimed catch-up cycles before the next phase (1 = the phase left nothing "
         "behind): " + ", ".join(f"{k}: {v}" for k, v in result["settling_cycles"].items()) + "."
     )
@@ -509,9 +545,14 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help=f"{QUICK_FEEDS} feeds instead of {FULL_FEEDS}")
     parser.add_argument("--feeds", type=int, default=None)
     parser.add_argument("--no-stories", action="store_true", help="poll without story grouping (diagnosis)")
+    parser.add_argument(
+        "--young-gc", type=int, help="young-generation GC threshold instead of the bot's (diagnosis; 700: CPython's)"
+    )
     parser.add_argument("--follows", type=int, default=FOLLOWS, help="follows to match (0: store only, diagnosis)")
     args = parser.parse_args()
-    print(markdown(run(args.quick, feeds=args.feeds, stories=not args.no_stories, follows=args.follows)))
+    stories = not args.no_stories
+    result = run(args.quick, feeds=args.feeds, stories=stories, follows=args.follows, young_gc=args.young_gc)
+    print(markdown(result))
 
 
 if __name__ == "__main__":

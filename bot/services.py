@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.fetch.fetcher import FeedFetcher
 from bot.fetch.limits import FetchLimits
 from bot.follow_matcher import FollowMatcher
+from bot.heap import tune_collector
 from bot.metrics import Metrics
 from bot.parse_worker import exit_with_parent
 from bot.ratelimit import CommandLimits
@@ -81,6 +82,7 @@ def parse_pool(workers: int) -> ProcessPoolExecutor:
 
 
 async def build_services(settings: Settings, *, parse_in_processes: bool = True) -> Services:
+    tune_collector()  # a process-wide policy: the process these services serve is long-lived
     engine = make_engine(settings.database.url)
     fetcher = FeedFetcher(fetch_limits(settings), allow_private=settings.security.allow_private_feed_urls)
     await fetcher.start()

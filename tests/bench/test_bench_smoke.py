@@ -29,6 +29,7 @@ async def test_polling_phases_poll_every_feed_once_with_the_expected_outcome(
     first = phases[polling.FIRST_POLL]["detail"]
     assert first["outcomes"] == {"baseline": FEEDS}
     assert first["alerts_queued"] == 0  # a first poll alerts nobody
+    assert 0 < phases[polling.CHANGED]["own_cpu_s_per_feed"] <= phases[polling.CHANGED]["cpu_s_per_feed"]
     changed = phases[polling.CHANGED]["detail"]
     assert changed["outcomes"] == {"new": FEEDS}
     assert changed["new_items"] == FEEDS * 50

@@ -5,10 +5,13 @@ from __future__ import annotations
 import gc
 import weakref
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
-from bot.heap import settle_heap
+from bot.heap import YOUNG_GENERATION_THRESHOLD, settle_heap, tune_collector
+from bot.services import build_services
+from bot.settings import parse_settings
 
 
 class Node:
@@ -18,8 +21,10 @@ class Node:
 
 @pytest.fixture(autouse=True)
 def unfrozen_afterwards() -> Iterator[None]:
+    thresholds = gc.get_threshold()
     yield
     gc.unfreeze()
+    gc.set_threshold(*thresholds)
 
 
 def cycle() -> tuple[Node, weakref.ref[Node]]:
@@ -46,3 +51,19 @@ def test_cycles_made_after_a_settle_are_still_collected() -> None:
     del later
     gc.collect()
     assert later_ref() is None
+
+
+def test_tuning_raises_only_the_young_generations_threshold() -> None:
+    gc.set_threshold(700, 7, 9)
+    tune_collector()
+    assert gc.get_threshold() == (YOUNG_GENERATION_THRESHOLD, 7, 9)
+
+
+async def test_building_the_services_tunes_the_collector(tmp_path: Path) -> None:
+    gc.set_threshold(700, 10, 10)
+    settings = parse_settings(f'[database]\nurl = "sqlite+aiosqlite:///{tmp_path}/sw.db"\n', "test", {})
+    services = await build_services(settings, parse_in_processes=False)
+    try:
+        assert gc.get_threshold()[0] == YOUNG_GENERATION_THRESHOLD
+    finally:
+        await services.close()
