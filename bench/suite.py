@@ -52,6 +52,8 @@ SECTIONS = (
     Section("suggestions", "Extra: /follow suggestions, a keystroke vs sorting every time", "bench.suggestions"),
     Section("story_sync", "Extra: story sync between workers, its cost beside grouping", "bench.story_sync",
             in_quick=False),
+    Section("poll_reads", "Extra: a poll's reads vs the same SQL built per call", "bench.poll_reads",
+            in_quick=False),
     Section("parsing", "Extra: bench.parsing", "bench.parsing", in_quick=False),
     Section("fetching", "Extra: bench.fetching", "bench.fetching", in_quick=False),
 )  # fmt: skip

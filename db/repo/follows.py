@@ -12,6 +12,8 @@ from db.dialect import insert_ignore
 from db.models import Follow, Meta
 
 FOLLOWS_VERSION = "follows_version"
+_META = Meta.__table__.c
+_FOLLOWS_VERSION = select(_META.value).where(_META.key == FOLLOWS_VERSION)
 
 
 async def add_follow(
@@ -145,7 +147,9 @@ async def bump_follows_version(session: AsyncSession) -> None:
 
 
 async def follows_version(session: AsyncSession) -> int:
-    return int(await session.scalar(select(Meta.value).where(Meta.key == FOLLOWS_VERSION)) or 0)
+    # Read for every feed whose new items match a follow: a statement built once, on the
+    # table (as ``items.unseen``'s), costs a fifth less CPU a read (bench.poll_reads).
+    return int(await session.scalar(_FOLLOWS_VERSION) or 0)
 
 
 async def channel_followers(session: AsyncSession, channel_id: int) -> list[int]:

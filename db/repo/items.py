@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import bindparam, delete, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.query.model import Query
@@ -13,6 +13,14 @@ from bot.records import ItemRow
 from db.dialect import insert_ignore, is_postgres
 from db.fulltext import fts5_expression, tsquery_expression
 from db.models import Feed, Item, SeenKey
+
+# Built once, on the table rather than the mapped class: every poll of a changed feed runs
+# it, and building it per call (each key coerced into a bound parameter of its own) with
+# the ORM's result handling cost a fifth to a quarter more CPU a read (bench.poll_reads).
+_SEEN_KEYS = SeenKey.__table__.c
+_SEEN_KEYS_OF_FEED = select(_SEEN_KEYS.dedup_key).where(
+    _SEEN_KEYS.feed_id == bindparam("feed_id"), _SEEN_KEYS.dedup_key.in_(bindparam("keys", expanding=True))
+)
 
 
 async def unseen(session: AsyncSession, feed_id: int, rows: Sequence[ItemRow]) -> list[ItemRow]:
@@ -24,11 +32,8 @@ async def unseen(session: AsyncSession, feed_id: int, rows: Sequence[ItemRow]) -
     key_list = list(all_keys)
     for start in range(0, len(key_list), 500):  # stay under SQLite's parameter limit
         chunk = key_list[start : start + 500]
-        seen.update(
-            await session.scalars(
-                select(SeenKey.dedup_key).where(SeenKey.feed_id == feed_id, SeenKey.dedup_key.in_(chunk))
-            )
-        )
+        result = await session.execute(_SEEN_KEYS_OF_FEED, {"feed_id": feed_id, "keys": chunk})
+        seen.update(result.scalars())
     fresh: list[ItemRow] = []
     claimed: set[str] = set()
     for row in rows:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bench import delivery, polling, story_sync, suggestions, unchanged
+from bench import delivery, poll_reads, polling, story_sync, suggestions, unchanged
 from bench.common import HEADLINES_TSV
 
 pytestmark = pytest.mark.skipif(not HEADLINES_TSV.is_file(), reason=f"shared headlines not found at {HEADLINES_TSV}")
@@ -85,3 +85,12 @@ def test_workers_that_sync_group_as_one_process_and_workers_that_do_not_split_st
         one["precision"],
     )
     assert apart["stories"] > one["stories"] and apart["recall"] < one["recall"]
+
+
+async def test_poll_reads_find_the_one_new_item_each_way(tmp_path: Path) -> None:
+    # run_async raises if a read finds anything but each feed's one new item.
+    result = await poll_reads.run_async(20, tmp_path, rounds=1)
+    names = [read["name"] for read in result["reads"]]
+    assert len(names) == 4 and sum("baseline" in name for name in names) == 2
+    assert all(read["cpu_us"] > 0 for read in result["reads"])
+    assert "unseen (items.unseen)" in poll_reads.markdown(result)
