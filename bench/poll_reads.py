@@ -65,14 +65,7 @@ async def unseen_built_per_call(session: AsyncSession, feed_id: int, rows: Seque
     seen = set(
         await session.scalars(select(SeenKey.dedup_key).where(SeenKey.feed_id == feed_id, SeenKey.dedup_key.in_(keys)))
     )
-    fresh: list[ItemRow] = []
-    claimed: set[str] = set()
-    for row in rows:
-        if any(key in seen or key in claimed for key in row.keys):
-            continue
-        claimed.update(row.keys)
-        fresh.append(row)
-    return fresh
+    return item_repo.rows_not_seen(rows, seen)
 
 
 async def version_built_per_call(session: AsyncSession) -> int:

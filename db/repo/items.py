@@ -34,10 +34,15 @@ async def unseen(session: AsyncSession, feed_id: int, rows: Sequence[ItemRow]) -
         chunk = key_list[start : start + 500]
         result = await session.execute(_SEEN_KEYS_OF_FEED, {"feed_id": feed_id, "keys": chunk})
         seen.update(result.scalars())
+    return rows_not_seen(rows, seen)
+
+
+def rows_not_seen(rows: Sequence[ItemRow], seen: set[str]) -> list[ItemRow]:
+    """The rows none of whose keys is in ``seen``, each item once: within one document
+    too, the second copy of an item is a duplicate."""
     fresh: list[ItemRow] = []
     claimed: set[str] = set()
     for row in rows:
-        # Within one document too: the second copy of an item is a duplicate.
         if any(key in seen or key in claimed for key in row.keys):
             continue
         claimed.update(row.keys)
