@@ -55,6 +55,7 @@ from bench.baselines import bare_fetch, pool_parse
 from bench.common import (
     CpuMeter,
     GcClock,
+    Measured,
     PeakRss,
     Stopwatch,
     feed_url,
@@ -110,11 +111,7 @@ Check = Callable[[], Awaitable[tuple[bool, dict[str, Any]]]]
 
 @dataclass
 class Round:
-    seconds: float
-    cpu_seconds: float
-    own_cpu_seconds: float  # this process: the event loop's share of cpu_seconds
-    gc_seconds: float  # this process's garbage collections
-    peak_rss_mb: float
+    measured: Measured
     ok: bool  # every feed fetched exactly once, with the expected outcome
     detail: dict[str, Any]
 
@@ -127,11 +124,12 @@ class Phase:
     rounds: list[Round]
 
     def median_round(self) -> Round:
-        ordered = sorted(self.rounds, key=lambda r: r.seconds)
+        ordered = sorted(self.rounds, key=lambda r: r.measured.seconds)
         return ordered[(len(ordered) - 1) // 2]
 
     def as_dict(self) -> dict[str, Any]:
-        chosen = self.median_round()
+        median = self.median_round()
+        chosen = median.measured
         return {
             "name": self.name,
             "role": self.role,
@@ -139,13 +137,13 @@ class Phase:
             "rounds": len(self.rounds),
             "seconds": round(chosen.seconds, 3),
             "feeds_per_s": round(self.feeds / chosen.seconds, 1),
-            "all_rounds_feeds_per_s": [round(self.feeds / r.seconds, 1) for r in self.rounds],
+            "all_rounds_feeds_per_s": [round(self.feeds / r.measured.seconds, 1) for r in self.rounds],
             "cpu_s_per_feed": round(chosen.cpu_seconds / self.feeds, 6),
             "own_cpu_s_per_feed": round(chosen.own_cpu_seconds / self.feeds, 6),
             "gc_s_per_feed": round(chosen.gc_seconds / self.feeds, 6),
             "peak_rss_mb": round(chosen.peak_rss_mb, 1),
             "ok": all(r.ok for r in self.rounds),
-            "detail": chosen.detail,
+            "detail": median.detail,
             "failed_rounds": [r.detail for r in self.rounds if not r.ok],
         }
 
@@ -180,15 +178,7 @@ class Bench:
             check = await work()
         measured = watch.measured
         ok, detail = await check()
-        result = Round(
-            measured.seconds,
-            measured.cpu_seconds,
-            measured.own_cpu_seconds,
-            measured.gc_seconds,
-            measured.peak_rss_mb,
-            ok,
-            detail,
-        )
+        result = Round(measured, ok, detail)
         phase = self.phases.setdefault(name, Phase(name, role, len(self.urls), []))
         phase.rounds.append(result)
         print(
@@ -417,7 +407,7 @@ async def run_async(
 
 def _rate(phases: dict[str, Phase], name: str) -> float:
     phase = phases[name]
-    return phase.feeds / phase.median_round().seconds
+    return phase.feeds / phase.median_round().measured.seconds
 
 
 def _targets(phases: dict[str, Phase]) -> list[dict[str, Any]]:
