@@ -15,7 +15,7 @@ from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
-from bot.stories.grouper import OpenStory
+from bot.stories.open_story import OpenStory
 from bot.stories.text import fold
 
 _WORD = re.compile(r"[^\W_]+")

@@ -21,7 +21,7 @@ from bot.poll_outcome import FeedOutcome, lost_lease, success_values, write_tran
 from bot.prepare import PreparedFeed, row_fingerprint
 from bot.records import ItemRow
 from bot.stories.fingerprint import StoryFingerprint
-from bot.stories.grouper import OpenStory
+from bot.stories.open_story import OpenStory
 from bot.story_book import StoryBook
 from db.repo import deliveries as delivery_repo
 from db.repo import digests as digest_repo
@@ -159,7 +159,15 @@ async def write_stores(ctx: PollContext, session: AsyncSession, jobs: list[Store
     """The items, alerts, stories and new state of several changed feeds, in the caller's transaction
     (a crash keeps all or none), with one statement per kind of row for the whole batch.
     Returns (items stored, alerts queued) per job."""
-    stored = await item_repo.record_items_of_feeds(session, [(job.feed.id, job.fresh, job.now) for job in jobs])
+    book = ctx.stories
+    fresh = [job.fresh if book is None else book.redirected(job.fresh) for job in jobs]
+    stored = await item_repo.record_items_of_feeds(
+        session, [(job.feed.id, rows, job.now) for job, rows in zip(jobs, fresh, strict=True)]
+    )
+    stories = [story for job in jobs for story in job.stories]
+    if book is not None and (folded := await book.fold_new(session, stories)):
+        moved = {item_id: folded[row.story_id] for rows in stored for item_id, row in rows if row.story_id in folded}
+        await item_repo.move_to_stories(session, moved)
     deliveries: list[list[delivery_repo.NewDelivery]] = []  # per job
     digests: list[digest_repo.NewDigestEntry] = []
     for job, inserted in zip(jobs, stored, strict=True):
@@ -176,9 +184,9 @@ async def write_stores(ctx: PollContext, session: AsyncSession, jobs: list[Store
         queued = await delivery_repo.enqueue_groups(session, deliveries, now=queued_at)
     states = [(job.feed.id, job.state(bool(inserted))) for job, inserted in zip(jobs, stored, strict=True)]
     lost = await feed_repo.release_feeds(session, ctx.worker_id, states)
-    if ctx.stories is not None:
+    if book is not None:
         # With their items: a crash never keeps items whose story a restart forgets.
-        await ctx.stories.save_latest(session, [story for job in jobs for story in job.stories])
+        await book.save_latest(session, stories)
     for job in jobs:
         if job.feed.id in lost and not ctx.dry_run:
             lost_lease(job.feed)

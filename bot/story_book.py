@@ -6,6 +6,11 @@ their items, in a fixed order so concurrent workers never deadlock on them. Seve
 worker processes each keep their own grouper and take in the stories the others saved
 every few seconds (``sync``): the same story's later coverage then joins it whichever
 worker polls it.
+
+Between two syncs, two workers can each open a story for the same news (two outlets' first
+articles, polled by different workers). The transactions that save new stories take one
+lock (``fold_new``), so the later of the two sees the earlier's story and folds its own
+into it before anything is alerted: one story, one thread, one ping.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import time
 from collections.abc import Hashable, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -21,8 +27,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.records import ItemRow
 from bot.stories.fingerprint import StoryFingerprint
-from bot.stories.grouper import OpenStory, StoryGrouper
+from bot.stories.grouper import StoryGrouper
 from bot.stories.merge import merge_stories
+from bot.stories.open_story import OpenStory
 from db.engine import SessionFactory
 from db.repo import stories as story_repo
 
@@ -39,6 +46,10 @@ def _story_id(article_id: Hashable) -> str:
 SYNC_OVERLAP = timedelta(seconds=10)
 # Stories taken in between yields to the event loop (about 7 ms of work on a slow machine).
 SYNC_SLICE = 25
+# How long a story this worker opened waits for its save before ``fold_new`` stops
+# considering it (a poll writes within seconds; a failed write never saves it), and how
+# long a folded story's id is redirected for polls that assigned to it before the fold.
+UNSAVED_SECONDS = 600.0
 
 
 class StoryBook:
@@ -48,6 +59,12 @@ class StoryBook:
         self.grouper = StoryGrouper(window=window, make_story_id=_story_id)
         self._synced_to: datetime | None = None  # the save clock when the last sync read
         self._taken: dict[str, datetime] = {}  # story id -> its save taken in, within the overlap
+        self._takes = 0  # take-ins so far: orders them against the stories this worker opens
+        # Other workers' stories -> the take-in that last changed them, oldest first.
+        self._taken_in: dict[str, int] = {}
+        # Stories this worker opened and has not saved -> (take-ins before, monotonic time).
+        self._unsaved: dict[str, tuple[int, float]] = {}
+        self._folded: dict[str, tuple[str, float]] = {}  # folded id -> (its target, when)
 
     async def load(self, session: AsyncSession, *, now: datetime) -> int:
         self._synced_to = await story_repo.save_clock(session)
@@ -86,6 +103,7 @@ class StoryBook:
         return changed
 
     def _take(self, saved: Sequence[tuple[str, str, datetime]]) -> int:
+        self._takes += 1
         stories: list[OpenStory] = []
         for story_id, state, saved_at in saved:
             if self._taken.get(story_id) == saved_at:
@@ -105,6 +123,9 @@ class StoryBook:
             elif (merged := merge_stories(mine, theirs)) != mine:
                 stories.append(merged)
         self.grouper.load(stories)
+        for story in stories:  # kept in take-in order: fold_new reads the newest ones
+            self._taken_in.pop(story.story_id, None)
+            self._taken_in[story.story_id] = self._takes
         return len(stories)
 
     def _forget_before(self, now: datetime) -> None:
@@ -119,26 +140,94 @@ class StoryBook:
         touched: dict[str, OpenStory] = {}
         for row, fp in zip(rows, prints, strict=True):
             assignment = self.grouper.assign(row.keys[0], fp)
+            if assignment.is_new:
+                self._unsaved[assignment.story_id] = (self._takes, time.monotonic())
             story = self.grouper.get(assignment.story_id)
             if story is not None:
                 touched[story.story_id] = story
             out.append(replace(row, story_id=assignment.story_id))
         return out, [touched[key] for key in sorted(touched)]
 
+    async def fold_new(self, session: AsyncSession, stories: Sequence[OpenStory]) -> dict[str, str]:
+        """In the write transaction that will save ``stories``: fold each of them this
+        worker opened and has not saved into the story of the same news another worker
+        saved since (``StoryGrouper.fold``), and return {folded id: its target}.
+
+        The transaction first takes the story-opening lock and reads the others' saves, so
+        of two workers opening the same story, the one that commits second folds. Only
+        stories taken in after the folded one opened are targets: the older ones were
+        there when its articles were assigned, and took none of them."""
+        now = time.monotonic()
+        self._forget_unsaved_before(now - UNSAVED_SECONDS)
+        opened = sorted({story.story_id for story in stories if story.story_id in self._unsaved})
+        if not opened:
+            return {}
+        await story_repo.lock_story_opening(session)
+        clock = await story_repo.save_clock(session)
+        since = None if self._synced_to is None else self._synced_to - SYNC_OVERLAP
+        self._take(await story_repo.saved_by_others(session, worker=self.worker_id, since=since))
+        self._synced_to = clock if self._synced_to is None else max(self._synced_to, clock)
+        folded: dict[str, str] = {}
+        for story_id in opened:
+            takes, _opened_at = self._unsaved[story_id]
+            later = self._taken_in_after(takes)
+            target = self.grouper.fold(story_id, into=later) if later else None
+            if target is not None:
+                folded[story_id] = target
+                self._folded[story_id] = (target, now)
+                del self._unsaved[story_id]
+                log.info("story folded into another worker's", extra={"story_id": story_id, "into": target})
+        return folded
+
+    def _taken_in_after(self, takes: int) -> list[str]:
+        later: list[str] = []
+        for story_id, at in reversed(self._taken_in.items()):
+            if at <= takes:
+                break
+            later.append(story_id)
+        return later
+
+    def _forget_unsaved_before(self, cutoff: float) -> None:
+        self._unsaved = {key: value for key, value in self._unsaved.items() if value[1] >= cutoff}
+        self._folded = {key: value for key, value in self._folded.items() if value[1] >= cutoff}
+        # Take-ins no unsaved story can fold into any more.
+        floor = min((takes for takes, _at in self._unsaved.values()), default=self._takes)
+        while self._taken_in:
+            oldest = next(iter(self._taken_in))
+            if self._taken_in[oldest] > floor:
+                break
+            del self._taken_in[oldest]
+
+    def story_of(self, story_id: str) -> str:
+        """The story an assigned id stands for now: a folded story's target."""
+        folded = self._folded.get(story_id)
+        return story_id if folded is None else folded[0]
+
+    def redirected(self, rows: Sequence[ItemRow]) -> list[ItemRow]:
+        """The rows with folded stories' ids replaced by their targets' (polls that
+        assigned to a story before another poll's write folded it)."""
+        if not self._folded:
+            return list(rows)
+        return [
+            replace(row, story_id=self.story_of(row.story_id)) if row.story_id in self._folded else row for row in rows
+        ]
+
     def latest(self, stories: Sequence[OpenStory]) -> list[OpenStory]:
         """The grouper's current state of these stories (other polls may have grown them
-        since), without the ones it has closed meanwhile."""
-        current = (self.grouper.get(story.story_id) for story in stories)
+        since, or folded them into another), without the ones it has closed meanwhile."""
+        current = (self.grouper.get(self.story_of(story.story_id)) for story in stories)
         return [story for story in current if story is not None]
 
     async def save_latest(self, session: AsyncSession, stories: Sequence[OpenStory]) -> None:
         """Save these stories once each, in their current state (several polls written
         together often grew the same story), in id order: two workers saving the same
         stories never deadlock."""
-        by_id = {story.story_id: story for story in stories}
-        await self.save(session, self.latest([by_id[key] for key in sorted(by_id)]))
+        by_id = {story.story_id: story for story in self.latest(stories)}
+        await self.save(session, [by_id[key] for key in sorted(by_id)])
 
     async def save(self, session: AsyncSession, stories: Sequence[OpenStory]) -> None:
         await story_repo.save_stories(
             session, [(s.story_id, s.to_json(), s.last_seen) for s in stories], saved_by=self.worker_id
         )
+        for story in stories:
+            self._unsaved.pop(story.story_id, None)

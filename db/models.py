@@ -231,7 +231,7 @@ class Story(Base):
     __tablename__ = "stories"
 
     story_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    state: Mapped[str] = mapped_column(Text)  # bot.stories.grouper.OpenStory.to_json()
+    state: Mapped[str] = mapped_column(Text)  # bot.stories.open_story.OpenStory.to_json()
     last_seen: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     # Which worker saved this state, and when by the database's clock: the other workers
     # take in what changed since they last looked (bot.story_book.StoryBook.sync).

@@ -56,8 +56,9 @@ because a wrong merge silently drops a member's ping.
 """
 
 from bot.stories.fingerprint import StoryFingerprint, fingerprint
-from bot.stories.grouper import OpenStory, StoryAssignment, StoryGrouper
+from bot.stories.grouper import StoryAssignment, StoryGrouper
 from bot.stories.links import canonical_link
+from bot.stories.open_story import OpenStory
 from bot.stories.similarity import DEFAULT_THRESHOLDS, Thresholds, same_story, similarity
 
 __all__ = [

@@ -15,67 +15,19 @@ feed dating items in the future cannot expire every open story.
 from __future__ import annotations
 
 import heapq
-import json
 from collections import Counter
-from collections.abc import Callable, Hashable, Iterable, Mapping
+from collections.abc import Callable, Collection, Hashable, Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any
 
 from bot.stories.fingerprint import StoryFingerprint
 from bot.stories.index import TokenIndex
+from bot.stories.merge import fold_story
+from bot.stories.open_story import MAX_LINKS, MAX_REPRESENTATIVES, OpenStory, capped_links
 from bot.stories.similarity import DEFAULT_THRESHOLDS, Thresholds, judge
 
 DEFAULT_WINDOW = timedelta(hours=48)
-MAX_REPRESENTATIVES = 6  # the first article + the 5 most recent
-MAX_LINKS = 64
 DEFAULT_MAX_OPEN_STORIES = 20_000
-
-
-@dataclass(frozen=True, slots=True)
-class OpenStory:
-    """A story still accepting articles; what the DB stores to rebuild the grouper."""
-
-    story_id: str
-    representatives: tuple[StoryFingerprint, ...]  # first article first, then recent
-    last_seen: datetime  # newest ``published`` among its articles (aware)
-    article_count: int
-    # Canonical links of its articles: up to MAX_LINKS, most recent first to go except
-    # the representatives' links, which are always kept.
-    links: tuple[str, ...] = ()
-
-    def __post_init__(self) -> None:
-        if not self.representatives:
-            raise ValueError("an open story needs at least one representative")
-        if self.last_seen.tzinfo is None:
-            raise ValueError("OpenStory.last_seen must be timezone-aware")
-
-    def to_json(self) -> str:
-        payload: dict[str, Any] = {
-            "id": self.story_id,
-            "reps": [rep.to_json() for rep in self.representatives],
-            "last": self.last_seen.isoformat(),
-            "count": self.article_count,
-            "links": list(self.links),
-        }
-        return json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
-
-    @classmethod
-    def from_json(cls, data: str, known: Mapping[str, StoryFingerprint] | None = None) -> OpenStory:
-        """Inverse of ``to_json``; raises ValueError on anything malformed. ``known``:
-        fingerprints already held, by their JSON, taken as they are instead of parsed."""
-        known = known or {}
-        try:
-            payload = json.loads(data)
-            return cls(
-                story_id=str(payload["id"]),
-                representatives=tuple(known.get(r) or StoryFingerprint.from_json(r) for r in payload["reps"]),
-                last_seen=datetime.fromisoformat(payload["last"]),
-                article_count=int(payload["count"]),
-                links=tuple(str(link) for link in payload["links"]),
-            )
-        except (KeyError, TypeError, AttributeError, json.JSONDecodeError) as exc:
-            raise ValueError(f"malformed open story: {exc}") from exc
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,12 +122,32 @@ class StoryGrouper:
     def get(self, story_id: str) -> OpenStory | None:
         return self._stories.get(story_id)
 
+    def fold(self, story_id: str, *, into: Collection[str]) -> str | None:
+        """Fold an open story into the one among ``into`` that its articles belong to, as
+        ``assign`` would have put them had that story been open when they came: the best
+        match of its first representative to find one. The story is then gone and the
+        target holds both (``fold_story``). None, changing nothing, when none matches."""
+        story = self._stories.get(story_id)
+        among = {other for other in into if other != story_id and other in self._stories}
+        if story is None or not among:
+            return None
+        for rep in story.representatives:
+            target, _score = self._best_match(rep, among=among)
+            if target is not None:
+                break
+        else:
+            return None
+        self._drop(story_id)
+        current = self._stories[target]
+        self._replace(current, fold_story(current, story))
+        return target
+
     def __len__(self) -> int:
         return len(self._stories)
 
     # -- matching ---------------------------------------------------------------
 
-    def _best_match(self, fp: StoryFingerprint) -> tuple[str | None, float]:
+    def _best_match(self, fp: StoryFingerprint, among: Collection[str] | None = None) -> tuple[str | None, float]:
         best_id: str | None = None
         best_key: tuple[float, datetime, str] | None = None
         best_rejected = 0.0
@@ -185,7 +157,10 @@ class StoryGrouper:
         # instead of a scan of up to MAX_LINKS links per candidate.
         linked = self._links.get(fp.link, _NO_STORIES) if fp.link is not None else _NO_STORIES
         needs = _SharedNeeds(self._thresholds, fp, title_bound, full_bound, self._needs)
-        for story_id in self._candidates(fp, title_bound, full_bound):
+        candidates = self._candidates(fp, title_bound, full_bound)
+        if among is not None:
+            candidates = [story_id for story_id in candidates if story_id in among]
+        for story_id in candidates:
             story = self._stories[story_id]
             if not self._is_open_for(story, fp):
                 continue
@@ -386,24 +361,6 @@ class StoryGrouper:
 
 
 _NO_STORIES: frozenset[str] = frozenset()
-
-
-def capped_links(links: Iterable[str], representatives: Iterable[StoryFingerprint]) -> tuple[str, ...]:
-    """A story's links once each, oldest first; over ``MAX_LINKS`` the oldest that no
-    representative carries go first (representatives' links must stay findable, or the
-    link index would miss what comparing them finds)."""
-    unique = list(dict.fromkeys(links))
-    excess = len(unique) - MAX_LINKS
-    if excess <= 0:
-        return tuple(unique)
-    keep = {rep.link for rep in representatives if rep.link}
-    kept: list[str] = []
-    for link in unique:
-        if excess > 0 and link not in keep:
-            excess -= 1
-            continue
-        kept.append(link)
-    return tuple(kept)
 
 
 class _SharedNeeds:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 
-from sqlalchemy import bindparam, delete, func, select, text
+from sqlalchemy import bindparam, delete, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.query.model import Query
@@ -108,6 +108,17 @@ async def record_items_of_feeds(
     for item_id, feed_id, key in result:
         stored[position[feed_id]].append((item_id, by_key[(feed_id, key)]))
     return stored
+
+
+async def move_to_stories(session: AsyncSession, stories: Mapping[int, str]) -> None:
+    """Set the story of these items (item id -> story id): items whose story was folded
+    into another (``bot.story_book.StoryBook.fold_new``)."""
+    by_story: dict[str, list[int]] = {}
+    for item_id, story_id in stories.items():
+        by_story.setdefault(story_id, []).append(item_id)
+    for story_id, item_ids in sorted(by_story.items()):
+        stmt = update(Item).where(Item.id.in_(item_ids)).values(story_id=story_id)
+        await session.execute(stmt.execution_options(synchronize_session=False))
 
 
 async def recent_items(session: AsyncSession, feed_ids: Sequence[int], *, limit: int, offset: int = 0) -> list[Item]:

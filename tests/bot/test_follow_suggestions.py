@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from bot.follow_suggestions import Suggestion, SuggestionCache, names_by_weight, rank, suggest
 from bot.stories.fingerprint import fingerprint
-from bot.stories.grouper import OpenStory
+from bot.stories.open_story import OpenStory
 
 NOW = datetime(2014, 5, 25, 12, tzinfo=UTC)
 

@@ -62,6 +62,7 @@ def context(
     matcher: FollowMatcher,
     *,
     stories: StoryBook | None = None,
+    worker_id: str = "test-worker",
     **polling: object,
 ) -> PollContext:
     extra = "\n".join(f"{k} = {v}" for k, v in polling.items())
@@ -72,7 +73,7 @@ def context(
         fetcher=fetcher,
         parse_pool=None,
         matcher=matcher,
-        worker_id="test-worker",
+        worker_id=worker_id,
         stories=stories,
     )
 
@@ -266,6 +267,38 @@ async def test_new_items_are_grouped_even_when_the_known_items_hint_is_stale(
         stories = (await s.scalars(select(Item.story_id).order_by(Item.dedup_key))).all()
     assert len(stories) == 2 and all(stories)
     assert len(ctx.known_items[outcome.feed_id]) == 2 * DIGEST_SIZE
+
+
+async def make_one_due(sessions: SessionFactory, feed_id: int) -> None:
+    async with sessions.begin() as s:
+        await s.execute(update(Feed).where(Feed.id == feed_id).values(next_poll_at=datetime.now(UTC)))
+
+
+async def test_two_workers_first_to_cover_a_story_store_it_as_one(
+    sessions: SessionFactory, server: FeedServer, fetcher: FeedFetcher
+) -> None:
+    """Two outlets' first articles on the news, polled by two workers before either has
+    the other's story: the second write folds its story into the first's, items included."""
+    first_feed = await add_feed(sessions, server.set_feed("a.xml", []), name="A")
+    second_feed = await add_feed(sessions, server.set_feed("b.xml", []), name="B")
+    books = [StoryBook(timedelta(hours=48), worker_id=f"host:{n}") for n in (1, 2)]
+    for book in books:
+        async with sessions() as s:
+            await book.load(s, now=NOW)
+    a, b = (context(sessions, fetcher, FollowMatcher(), stories=book, worker_id=book.worker_id) for book in books)
+    assert len(await poll_due_feeds(a)) == 2  # both feeds' first (empty) polls
+    server.set_feed("a.xml", [article(1, "Kim Kardashian wedding date set")])
+    server.set_feed("b.xml", [article(2, "Kim Kardashian wedding date set for May")])
+    await make_one_due(sessions, first_feed)
+    [polled_by_a] = await poll_due_feeds(a)
+    await make_one_due(sessions, second_feed)
+    [polled_by_b] = await poll_due_feeds(b)
+    assert (polled_by_a.feed_id, polled_by_b.feed_id) == (first_feed, second_feed)
+    async with sessions() as s:
+        story_ids = set((await s.scalars(select(Item.story_id))).all())
+    [story_id] = story_ids
+    story = books[1].grouper.get(story_id or "")
+    assert story is not None and story.article_count == 2
 
 
 async def test_the_hints_of_feeds_no_longer_polled_are_forgotten(

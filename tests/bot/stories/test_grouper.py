@@ -353,3 +353,47 @@ def test_invalid_configuration_is_rejected() -> None:
         StoryGrouper(window=timedelta(0))
     with pytest.raises(ValueError, match="max_open_stories"):
         StoryGrouper(max_open_stories=0)
+
+
+def _opened_elsewhere(title: str, at: datetime, story_id: str) -> OpenStory:
+    """A story another grouper (another worker) opened with one article."""
+    other = StoryGrouper(make_story_id=lambda _key: story_id)
+    other.assign("elsewhere", _fp(title, at, link=f"https://elsewhere.test/{story_id}"))
+    story = other.get(story_id)
+    assert story is not None
+    return story
+
+
+def test_a_story_folds_into_the_one_another_grouper_opened_for_the_same_news() -> None:
+    grouper = StoryGrouper()
+    mine = grouper.assign("mine", _fp("Kim Kardashian wedding date set for May", T0, link="https://a.test/1"))
+    theirs = _opened_elsewhere("Kim Kardashian wedding date set", T0 - timedelta(minutes=1), "theirs")
+    grouper.load([theirs])
+
+    assert grouper.fold(mine.story_id, into=["theirs"]) == "theirs"
+
+    assert grouper.get(mine.story_id) is None
+    folded = grouper.get("theirs")
+    assert folded is not None and folded.article_count == 2
+    assert set(folded.links) == {"a.test/1", "elsewhere.test/theirs"}
+    later = grouper.assign("later", _fp("Kim Kardashian wedding date set for May in Italy", T0 + timedelta(minutes=2)))
+    assert later.story_id == "theirs"
+    assert len(grouper) == 1
+
+
+def test_a_story_does_not_fold_into_other_news_or_outside_the_targets() -> None:
+    grouper = StoryGrouper()
+    mine = grouper.assign("mine", _fp("Kim Kardashian wedding date set for May", T0))
+    grouper.load(
+        [
+            _opened_elsewhere("Kim Kardashian wedding date set", T0, "same-news"),
+            _opened_elsewhere("Oscars host named", T0, "other-news"),
+        ]
+    )
+    assert grouper.fold(mine.story_id, into=["other-news"]) is None
+    assert grouper.fold(mine.story_id, into=[mine.story_id]) is None
+    assert grouper.fold(mine.story_id, into=[]) is None
+    kept = grouper.get(mine.story_id)
+    assert kept is not None and kept.article_count == 1
+    assert grouper.fold("no-such-story", into=["same-news"]) is None
+    assert len(grouper) == 3

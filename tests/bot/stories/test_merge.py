@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.stories import OpenStory, StoryFingerprint, StoryGrouper, fingerprint
-from bot.stories.grouper import MAX_LINKS, MAX_REPRESENTATIVES
-from bot.stories.merge import merge_stories
+from bot.stories.merge import fold_story, merge_stories
+from bot.stories.open_story import MAX_LINKS, MAX_REPRESENTATIVES
 
 T0 = datetime(2014, 5, 24, 12, 0, tzinfo=UTC)
 WEDDING = "Kim Kardashian and Kanye West wedding in Florence"
@@ -85,3 +85,20 @@ def test_two_different_stories_are_not_merged() -> None:
     other = OpenStory(story_id="s2", representatives=(_fp(0, "https://c.test/"),), last_seen=T0, article_count=1)
     with pytest.raises(ValueError, match="cannot merge"):
         merge_stories(_story([_fp(0, "https://a.test/0")], 1), other)
+
+
+def test_a_folded_story_adds_its_articles_to_the_target() -> None:
+    early, late = _fp(0, "https://a.test/0"), _fp(3, "https://b.test/3")
+    target = _story([late], 4)
+    other = OpenStory(
+        story_id="s2", representatives=(early,), last_seen=early.published, article_count=2, links=("a.test/0",)
+    )
+
+    folded = fold_story(target, other)
+
+    assert folded.story_id == "s1"
+    assert folded.article_count == 6  # an article is in one story only: the two add up
+    assert folded.representatives == (early, late)  # the earlier first article leads
+    assert set(folded.links) == {"a.test/0", "b.test/3"}
+    with pytest.raises(ValueError, match="into itself"):
+        fold_story(target, target)
