@@ -30,6 +30,7 @@ from bot.stories.fingerprint import StoryFingerprint
 from bot.stories.grouper import StoryGrouper
 from bot.stories.merge import merge_stories
 from bot.stories.open_story import OpenStory
+from db import locks
 from db.engine import SessionFactory
 from db.repo import stories as story_repo
 
@@ -162,7 +163,7 @@ class StoryBook:
         opened = sorted({story.story_id for story in stories if story.story_id in self._unsaved})
         if not opened:
             return {}
-        await story_repo.lock_story_opening(session)
+        await locks.hold(session, locks.STORY_OPENING)
         clock = await story_repo.save_clock(session)
         since = None if self._synced_to is None else self._synced_to - SYNC_OVERLAP
         self._take(await story_repo.saved_by_others(session, worker=self.worker_id, since=since))

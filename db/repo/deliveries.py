@@ -11,6 +11,7 @@ from typing import cast
 from sqlalchemy import String, Table, bindparam, func, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from db import locks
 from db.dialect import insert_ignore, is_postgres
 from db.models import ChannelState, Delivery, UTCDateTime
 
@@ -132,15 +133,22 @@ async def claim_due(
     per_channel: int = 5,
     busy_channels: Collection[int] = (),
 ) -> list[Delivery]:
-    """Claim pending deliveries whose time has come, skipping paused channels and
-    ``busy_channels`` (the caller is still sending to them, in order).
+    """Claim pending deliveries whose time has come, skipping paused channels,
+    ``busy_channels`` (the caller is still sending to them, in order) and channels with
+    rows under another claim's lease: one worker at a time sends to a channel, so its
+    alerts keep their order and a story's later coverage finds the thread its first alert
+    opened instead of pinging again from another worker.
 
     At most ``per_channel`` rows per channel (Discord lets a channel take about five
     messages per five seconds), so a backlog in one channel never starves the others.
     Channels come in the order of their oldest due row, each with all of its rows, so
     alerts due in one channel at once are claimed together (they may share a message).
     """
+    # Claims one at a time across workers: two claims running at once could each take
+    # some rows of one channel (each skipping the rows the other had locked).
+    await locks.hold(session, locks.DELIVERY_CLAIM)
     paused = select(ChannelState.channel_id).where(ChannelState.paused.is_(True))
+    held = select(Delivery.channel_id).where(Delivery.status == "pending", Delivery.lease_until >= now)
     skipped = [Delivery.channel_id.not_in(list(busy_channels))] if busy_channels else []
     claimable = (
         Delivery.status == "pending",
@@ -153,7 +161,7 @@ async def claim_due(
             func.row_number().over(partition_by=Delivery.channel_id, order_by=Delivery.id).label("rank"),
             func.min(Delivery.id).over(partition_by=Delivery.channel_id).label("first"),
         )
-        .where(*claimable, Delivery.channel_id.not_in(paused), *skipped)
+        .where(*claimable, Delivery.channel_id.not_in(paused), Delivery.channel_id.not_in(held), *skipped)
         .subquery()
     )
     stmt = (

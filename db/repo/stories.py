@@ -6,14 +6,13 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Table, and_, delete, false, func, select, update
+from sqlalchemy import ColumnElement, Table, and_, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.dialect import is_postgres
 from db.models import ChannelStory, Delivery, Item, Story
 
 CHANNEL_STORIES = cast(Table, ChannelStory.__table__)
-STORIES = cast(Table, Story.__table__)
 
 
 async def open_stories(session: AsyncSession, *, since: datetime) -> list[str]:
@@ -59,22 +58,6 @@ async def saved_by_others(
         stmt = stmt.where(Story.saved_at > since)
     rows = await session.execute(stmt.order_by(Story.saved_at))
     return [(story_id, state, saved_at) for story_id, state, saved_at in rows if saved_at is not None]
-
-
-# The advisory lock a transaction holds while it opens stories; any 64-bit number that no
-# other code takes ("storywatch opens stories", as ASCII).
-STORY_OPENING_LOCK = 0x73776F70656E7374
-
-
-async def lock_story_opening(session: AsyncSession) -> None:
-    """Until the caller's transaction ends, no other transaction that takes this lock
-    runs: whichever of two workers opening stories commits second sees the first's saves.
-    PostgreSQL: a transaction-level advisory lock. SQLite: its one write lock, taken by a
-    write that changes nothing (every process's write transactions queue on it)."""
-    if is_postgres(session):
-        await session.execute(select(func.pg_advisory_xact_lock(STORY_OPENING_LOCK)))
-    else:
-        await session.execute(update(STORIES).where(false()).values(saved_at=None))
 
 
 async def save_clock(session: AsyncSession) -> datetime:

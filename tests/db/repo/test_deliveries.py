@@ -177,13 +177,15 @@ async def test_a_queued_row_holds_exactly_what_was_given(sessions: SessionFactor
 
 
 async def test_concurrent_claims_never_take_a_row_twice(sessions: SessionFactory) -> None:
-    """Workers claiming at once (PostgreSQL: row locks, SKIP LOCKED) each get rows nobody
-    else holds, even when one commits its claim while another's statement is running."""
+    """Workers claiming at once each get rows nobody else holds, even when one commits its
+    claim while another's statement is running, and never a channel another worker is
+    still sending to."""
     item_id = await make_item(sessions)
     rows = [new(item_id, channel, f"https://a.test/{n}") for n in range(10) for channel in range(100, 160)]
     async with sessions.begin() as s:
         await repo.enqueue(s, rows, now=NOW)
     taken: list[int] = []
+    sending: dict[int, str] = {}  # channel -> the worker sending to it (released before it marks them sent)
 
     async def worker(name: str) -> None:
         while True:
@@ -192,7 +194,54 @@ async def test_concurrent_claims_never_take_a_row_twice(sessions: SessionFactory
             if not claimed:
                 return
             taken.extend(row.id for row in claimed)
+            channels = {row.channel_id for row in claimed}
+            assert not channels & sending.keys(), f"{name} claimed channels {sorted(channels & sending.keys())} in use"
+            sending.update(dict.fromkeys(channels, name))
+            await asyncio.sleep(0.005)  # sending
+            for channel in channels:
+                del sending[channel]
+            async with sessions.begin() as s:
+                for row in claimed:
+                    await repo.mark_sent(s, row.id, message_id=row.id, now=NOW, sent_as="alert")
 
     await asyncio.gather(*(worker(f"w{n}") for n in range(6)))
     assert len(taken) == len(rows)
     assert len(set(taken)) == len(taken), "a row was claimed by two workers"
+
+
+async def test_a_channel_another_worker_is_sending_to_is_left_to_it(sessions: SessionFactory) -> None:
+    """Rows queued for a channel while one worker holds its earlier rows wait for that
+    worker: two workers sending to one channel would reorder its alerts, and both could
+    open the same story's first alert."""
+    item_id = await make_item(sessions)
+    lease = timedelta(seconds=30)
+    async with sessions.begin() as s:
+        await repo.enqueue(s, [new(item_id, 10, "https://a.test/1")], now=NOW)
+    async with sessions.begin() as s:
+        [held] = await repo.claim_due(s, now=NOW, worker="a", lease=lease, limit=10)
+    async with sessions.begin() as s:
+        await repo.enqueue(s, [new(item_id, 10, "https://a.test/2"), new(item_id, 11, "https://a.test/2")], now=NOW)
+    async with sessions.begin() as s:
+        other = await repo.claim_due(s, now=NOW + timedelta(seconds=1), worker="b", lease=lease, limit=10)
+    assert [row.channel_id for row in other] == [11]
+    # Once the holder has sent its row, the channel's next row is anyone's.
+    async with sessions.begin() as s:
+        await repo.mark_sent(s, held.id, message_id=1, now=NOW, sent_as="alert")
+    async with sessions.begin() as s:
+        [after] = await repo.claim_due(s, now=NOW + timedelta(seconds=2), worker="b", lease=lease, limit=10)
+    assert (after.channel_id, after.article_identity) == (10, "https://a.test/2")
+
+
+async def test_a_crashed_workers_channel_is_free_when_its_lease_ends(sessions: SessionFactory) -> None:
+    item_id = await make_item(sessions)
+    lease = timedelta(seconds=30)
+    async with sessions.begin() as s:
+        await repo.enqueue(s, [new(item_id, 10, "https://a.test/1")], now=NOW)
+    async with sessions.begin() as s:
+        await repo.claim_due(s, now=NOW, worker="a", lease=lease, limit=10)
+        await repo.enqueue(s, [new(item_id, 10, "https://a.test/2")], now=NOW)
+    async with sessions.begin() as s:
+        assert await repo.claim_due(s, now=NOW + timedelta(seconds=29), worker="b", lease=lease, limit=10) == []
+    async with sessions.begin() as s:
+        taken = await repo.claim_due(s, now=NOW + timedelta(seconds=31), worker="b", lease=lease, limit=10)
+    assert [row.article_identity for row in taken] == ["https://a.test/1", "https://a.test/2"]  # in order
