@@ -8,7 +8,10 @@ server counts requests per feed: every feed must be fetched exactly once per pha
 so any feed fetched twice is a double poll and any not fetched is a missed one. Each
 worker loads the open stories when it starts and takes in the others' stories every 2 s,
 as the bot does ("stories taken in": the stories another worker saved, merged into this
-one's grouper; ``--no-sync`` turns that off, to see what it costs).
+one's grouper; ``--no-sync`` turns that off, to see what it costs). "Stories opened" counts
+the stories the phase's items went to that no earlier phase had; "folded": stories a
+worker opened for news another worker had opened first, found when it wrote them
+(``StoryBook.fold_new``; ``--no-fold`` saves them as they are, to compare).
 
     STORYWATCH_TEST_POSTGRES_URL=postgresql://postgres@127.0.0.1:5432/postgres \\
         python -m bench.scaleout [--quick]
@@ -25,12 +28,16 @@ from collections import Counter
 from multiprocessing.connection import Connection
 from typing import Any
 
+from sqlalchemy import func, select
+
 from bench.common import feed_url, markdown_table
 from bench.cycles import catch_up, first_poll_until_done, make_due
 from bench.feedserver import FeedServerProcess
 from bench.pg import admin_url, fresh_database
 from bench.pipeline import add_feeds, open_services, poll_settings
 from bench.scaleout_worker import worker_main
+from bot.services import Services
+from db.models import Item
 
 WORKER_COUNTS = (1, 2, 4)
 CONCURRENCY = 50
@@ -41,7 +48,7 @@ READY_TIMEOUT = 120.0
 class Workers:
     """k worker processes, started and warmed up before anything is timed."""
 
-    def __init__(self, count: int, database_url: str, stories: bool, sync: bool) -> None:
+    def __init__(self, count: int, database_url: str, stories: bool, sync: bool, fold: bool) -> None:
         context = multiprocessing.get_context("spawn")
         self.pipes: list[Connection] = []
         self.processes: list[multiprocessing.process.BaseProcess] = []
@@ -49,7 +56,7 @@ class Workers:
             parent, child = context.Pipe()
             process = context.Process(
                 target=worker_main,
-                args=(database_url, CONCURRENCY, CLAIM, stories, sync, child),
+                args=(database_url, CONCURRENCY, CLAIM, stories, sync, fold, child),
                 daemon=False,  # a daemonic process may not start its own parse pool
             )
             process.start()
@@ -81,7 +88,12 @@ class Workers:
                 process.join(timeout=5)
 
 
-async def run_async(feeds: int, *, stories: bool = True, sync: bool = True) -> dict[str, Any]:
+async def _story_count(services: Services) -> int:
+    async with services.sessions() as session:
+        return int(await session.scalar(select(func.count(func.distinct(Item.story_id)))) or 0)
+
+
+async def run_async(feeds: int, *, stories: bool = True, sync: bool = True, fold: bool = True) -> dict[str, Any]:
     admin = admin_url()
     if not admin:
         return {"skipped": "STORYWATCH_TEST_POSTGRES_URL is not set"}
@@ -100,7 +112,7 @@ async def run_async(feeds: int, *, stories: bool = True, sync: bool = True) -> d
                 settling: dict[int, int | None] = {}
                 version = 1
                 for count in WORKER_COUNTS:
-                    workers = Workers(count, database_url, stories, sync)
+                    workers = Workers(count, database_url, stories, sync, fold)
                     try:
                         version += 1
                         await server.set_mode(version=version, validators=True)
@@ -109,9 +121,12 @@ async def run_async(feeds: int, *, stories: bool = True, sync: bool = True) -> d
                                 settling[count] = await catch_up(services, feeds, stories=stories)
                             await make_due(services)
                             await server.reset()
+                            known_stories = await _story_count(services)
                             seconds, results = await workers.run_phase()
                             hits = await server.hits()
-                            rows.append(_row(count, phase, feeds, seconds, results, hits))
+                            row = _row(count, phase, feeds, seconds, results, hits)
+                            row["stories_opened"] = await _story_count(services) - known_stories
+                            rows.append(row)
                             print(
                                 f"  {count} worker(s), {phase}: {feeds / seconds:,.0f} feeds/s",
                                 flush=True,
@@ -124,6 +139,7 @@ async def run_async(feeds: int, *, stories: bool = True, sync: bool = True) -> d
                     "concurrency": CONCURRENCY,
                     "stories": stories,
                     "sync": sync,
+                    "fold": fold,
                     "setup_errors": setup_errors,
                     # Untimed catch-up cycles between the changed and the 304 phase.
                     "settling_cycles": settling,
@@ -156,11 +172,14 @@ def _row(
         "crashes": crashes,
         "outcomes_lost_to_crashes": sum(1 for n in hits.per_feed if n) - sum(r["polled"] for r in results),
         "stories_taken_in": sum(r["stories_taken_in"] for r in results),
+        "stories_folded": sum(r["stories_folded"] for r in results),
     }
 
 
-def run(quick: bool, *, feeds: int | None = None, stories: bool = True, sync: bool = True) -> dict[str, Any]:
-    return asyncio.run(run_async(feeds or (300 if quick else 1_000), stories=stories, sync=sync))
+def run(
+    quick: bool, *, feeds: int | None = None, stories: bool = True, sync: bool = True, fold: bool = True
+) -> dict[str, Any]:
+    return asyncio.run(run_async(feeds or (300 if quick else 1_000), stories=stories, sync=sync, fold=fold))
 
 
 def markdown(result: dict[str, Any]) -> str:
@@ -176,7 +195,9 @@ def markdown(result: dict[str, Any]) -> str:
             ",".join(f"{k}={v}" for k, v in sorted(r["statuses"].items())),
             r["double_polls"],
             r["missed"],
+            f"{r['stories_opened']:,}",
             f"{r['stories_taken_in']:,}",
+            f"{r['stories_folded']:,}",
             (f"{len(r['crashes'])} cycles raised: " + r["crashes"][0][:100].replace("\n", " "))
             if r["crashes"]
             else "-",
@@ -188,6 +209,7 @@ def markdown(result: dict[str, Any]) -> str:
         f"at a time, concurrency {result['concurrency']} per worker"
         + ("" if result["stories"] else ", story grouping OFF")
         + ("" if result.get("sync", True) else ", story sync OFF")
+        + ("" if result.get("fold", True) else ", folding OFF")
         + "."
     )
     head += (
@@ -204,7 +226,7 @@ def markdown(result: dict[str, Any]) -> str:
         )
     table = markdown_table(
         ["workers", "phase", "feeds/s", "s", "polled per worker", "outcomes",
-         "double polls", "missed", "stories taken in", "errors"],
+         "double polls", "missed", "stories opened", "stories taken in", "folded", "errors"],
         rows,
     )  # fmt: skip
     return f"{head}\n\n{table}"
@@ -216,8 +238,12 @@ def main() -> None:
     parser.add_argument("--feeds", type=int, default=None)
     parser.add_argument("--no-stories", action="store_true", help="poll without story grouping (diagnosis)")
     parser.add_argument("--no-sync", action="store_true", help="workers never take in each other's stories")
+    parser.add_argument("--no-fold", action="store_true", help="writes never fold a new story into another's")
     args = parser.parse_args()
-    print(markdown(run(args.quick, feeds=args.feeds, stories=not args.no_stories, sync=not args.no_sync)))
+    result = run(
+        args.quick, feeds=args.feeds, stories=not args.no_stories, sync=not args.no_sync, fold=not args.no_fold
+    )
+    print(markdown(result))
 
 
 if __name__ == "__main__":

@@ -61,11 +61,14 @@ class StoryBook:
         self._synced_to: datetime | None = None  # the save clock when the last sync read
         self._taken: dict[str, datetime] = {}  # story id -> its save taken in, within the overlap
         self._takes = 0  # take-ins so far: orders them against the stories this worker opens
-        # Other workers' stories -> the take-in that last changed them, oldest first.
+        # Other workers' stories -> the take-in that last brought articles of theirs that
+        # this worker lacked (what its own new stories could not be compared with), oldest first.
         self._taken_in: dict[str, int] = {}
         # Stories this worker opened and has not saved -> (take-ins before, monotonic time).
         self._unsaved: dict[str, tuple[int, float]] = {}
         self._folded: dict[str, tuple[str, float]] = {}  # folded id -> (its target, when)
+        self.taken_in = 0  # other workers' stories merged in, ever (sync and fold_new)
+        self.folds = 0  # own stories folded into another worker's, ever
 
     async def load(self, session: AsyncSession, *, now: datetime) -> int:
         self._synced_to = await story_repo.save_clock(session)
@@ -106,6 +109,7 @@ class StoryBook:
     def _take(self, saved: Sequence[tuple[str, str, datetime]]) -> int:
         self._takes += 1
         stories: list[OpenStory] = []
+        grown: list[str] = []  # stories the other worker added articles to that this one lacked
         for story_id, state, saved_at in saved:
             if self._taken.get(story_id) == saved_at:
                 continue  # read again within the overlap
@@ -121,12 +125,16 @@ class StoryBook:
                 continue
             if mine is None:
                 stories.append(theirs)
+                grown.append(story_id)
             elif (merged := merge_stories(mine, theirs)) != mine:
                 stories.append(merged)
+                if not set(theirs.representatives) <= set(mine.representatives):
+                    grown.append(story_id)
         self.grouper.load(stories)
-        for story in stories:  # kept in take-in order: fold_new reads the newest ones
-            self._taken_in.pop(story.story_id, None)
-            self._taken_in[story.story_id] = self._takes
+        self.taken_in += len(stories)
+        for story_id in grown:  # kept in take-in order: fold_new reads the newest ones
+            self._taken_in.pop(story_id, None)
+            self._taken_in[story_id] = self._takes
         return len(stories)
 
     def _forget_before(self, now: datetime) -> None:
@@ -176,6 +184,7 @@ class StoryBook:
             if target is not None:
                 folded[story_id] = target
                 self._folded[story_id] = (target, now)
+                self.folds += 1
                 del self._unsaved[story_id]
                 log.info("story folded into another worker's", extra={"story_id": story_id, "into": target})
         return folded

@@ -123,19 +123,17 @@ class StoryGrouper:
         return self._stories.get(story_id)
 
     def fold(self, story_id: str, *, into: Collection[str]) -> str | None:
-        """Fold an open story into the one among ``into`` that its articles belong to, as
-        ``assign`` would have put them had that story been open when they came: the best
-        match of its first representative to find one. The story is then gone and the
-        target holds both (``fold_story``). None, changing nothing, when none matches."""
+        """Fold an open story into the story among ``into`` that its first article joins,
+        as ``assign`` would have put it had that story been open when it came (its later
+        articles joined it; a later one that another story also accepts is no reason: in
+        one grouper too, the two would stay apart). The story is then gone and the target
+        holds both (``fold_story``). None, changing nothing, when none matches."""
         story = self._stories.get(story_id)
         among = {other for other in into if other != story_id and other in self._stories}
         if story is None or not among:
             return None
-        for rep in story.representatives:
-            target, _score = self._best_match(rep, among=among)
-            if target is not None:
-                break
-        else:
+        target, _score = self._best_match(story.representatives[0], among=among)
+        if target is None:
             return None
         self._drop(story_id)
         current = self._stories[target]

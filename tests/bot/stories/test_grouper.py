@@ -397,3 +397,16 @@ def test_a_story_does_not_fold_into_other_news_or_outside_the_targets() -> None:
     assert kept is not None and kept.article_count == 1
     assert grouper.fold("no-such-story", into=["same-news"]) is None
     assert len(grouper) == 3
+
+
+def test_a_story_folds_by_its_first_article_only() -> None:
+    """A later article another story would also accept is no reason to fold: one grouper
+    seeing both stories would have kept them apart too."""
+    grouper = StoryGrouper()
+    first = _fp("Oscars host named", T0)
+    later = _fp("Kim Kardashian wedding date set for May", T0 + timedelta(minutes=1))
+    grouper.load([OpenStory("mine", (first, later), later.published, 2)])
+    grouper.load([_opened_elsewhere("Kim Kardashian wedding date set", T0, "theirs")])
+
+    assert grouper.fold("mine", into=["theirs"]) is None
+    assert len(grouper) == 2
