@@ -32,6 +32,7 @@ LEASE = 8.0
 SENT_LOG = re.compile(r"alert sent \[alerts=(\d+) ")
 WORKERS = 3
 WEDDING = "Kim Kardashian and Kanye West set their wedding date in Paris"
+TOUR = "Beyonce and Jay-Z announce the dates of their joint stadium tour"
 
 
 @pytest.fixture
@@ -46,15 +47,17 @@ async def pg_url() -> AsyncIterator[str]:
         await _drop_pg_database(admin, name)
 
 
-async def stored_story_ids(pg_url: str, *, expected: int, timeout: float = 60) -> list[str | None]:
-    """The story ids of the stored wedding articles, once ``expected`` are stored (or at
-    ``timeout``)."""
+async def stored_story_ids(
+    pg_url: str, *, expected: int, title: str = WEDDING, timeout: float = 60
+) -> list[str | None]:
+    """The story ids of the stored articles whose titles start with ``title``, once
+    ``expected`` are stored (or at ``timeout``)."""
     engine = make_engine(pg_url)
     try:
         deadline = time.monotonic() + timeout
         while True:
             async with engine.connect() as conn:
-                ids = list(await conn.scalars(select(Item.story_id).where(Item.title.startswith(WEDDING))))
+                ids = list(await conn.scalars(select(Item.story_id).where(Item.title.startswith(title))))
             if len(ids) >= expected or time.monotonic() > deadline:
                 return ids
             await asyncio.sleep(0.5)
@@ -143,6 +146,14 @@ async def test_three_workers_share_feeds_and_deliveries_exactly_once(
             feeds.set_feed(name, [FeedItem(title, f"https://story.test/{k}", f"story-{k}", published=now)])
         grouped = await stored_story_ids(pg_url, expected=len(story_feeds))
         assert len(grouped) == len(story_feeds) and len(set(grouped)) == 1, grouped
+        # A story breaking in six feeds at once: workers that open it in the same seconds,
+        # before any sync, still end with one story (the later writers fold theirs in).
+        tour_feeds = names[len(changed) + 35 :: 70][:6]
+        for k, name in enumerate(tour_feeds):
+            title = TOUR if k == 0 else f"{TOUR}, report {k} says"
+            feeds.set_feed(name, [FeedItem(title, f"https://tour.test/{k}", f"tour-{k}", published=now)])
+        together = await stored_story_ids(pg_url, expected=len(tour_feeds), title=TOUR)
+        assert len(together) == len(tour_feeds) and len(set(together)) == 1, together
         await emulator.wait_for(lambda: time.monotonic() - start > 4 * INTERVAL, timeout=90)
         window_end = time.monotonic()
         # Every feed, every interval, by one worker: gaps between two polls of a feed stay
