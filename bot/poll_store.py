@@ -164,10 +164,6 @@ async def write_stores(ctx: PollContext, session: AsyncSession, jobs: list[Store
     stored = await item_repo.record_items_of_feeds(
         session, [(job.feed.id, rows, job.now) for job, rows in zip(jobs, fresh, strict=True)]
     )
-    stories = [story for job in jobs for story in job.stories]
-    if book is not None and (folded := await book.fold_new(session, stories)):
-        moved = {item_id: folded[row.story_id] for rows in stored for item_id, row in rows if row.story_id in folded}
-        await item_repo.move_to_stories(session, moved)
     deliveries: list[list[delivery_repo.NewDelivery]] = []  # per job
     digests: list[digest_repo.NewDigestEntry] = []
     for job, inserted in zip(jobs, stored, strict=True):
@@ -185,6 +181,12 @@ async def write_stores(ctx: PollContext, session: AsyncSession, jobs: list[Store
     states = [(job.feed.id, job.state(bool(inserted))) for job, inserted in zip(jobs, stored, strict=True)]
     lost = await feed_repo.release_feeds(session, ctx.worker_id, states)
     if book is not None:
+        # Last, as fold_new's lock is held until the commit: other workers' writes wait.
+        stories = [story for job in jobs for story in job.stories]
+        if folded := await book.fold_new(session, stories):
+            written = (pair for rows in stored for pair in rows)
+            moved = {item_id: folded[row.story_id] for item_id, row in written if row.story_id in folded}
+            await item_repo.move_to_stories(session, moved)
         # With their items: a crash never keeps items whose story a restart forgets.
         await book.save_latest(session, stories)
     for job in jobs:

@@ -59,6 +59,7 @@ class StoryBook:
         self.worker_id = worker_id  # stamped on the stories this process saves
         self.grouper = StoryGrouper(window=window, make_story_id=_story_id)
         self._synced_to: datetime | None = None  # the save clock when the last sync read
+        self._opened_read: datetime | None = None  # the save clock at fold_new's last read
         self._taken: dict[str, datetime] = {}  # story id -> its save taken in, within the overlap
         self._takes = 0  # take-ins so far: orders them against the stories this worker opens
         # Other workers' stories -> the take-in that last brought articles of theirs that
@@ -162,24 +163,32 @@ class StoryBook:
         worker opened and has not saved into the story of the same news another worker
         saved since (``StoryGrouper.fold``), and return {folded id: its target}.
 
-        The transaction first takes the story-opening lock and reads the others' saves, so
-        of two workers opening the same story, the one that commits second folds. Only
-        stories taken in after the folded one opened are targets: the older ones were
-        there when its articles were assigned, and took none of them."""
+        The transaction takes the story-opening lock, then reads the others' saves, so of
+        two workers opening the same story, the one that commits second folds. Only
+        stories taken in after the folded one opened are targets: the older ones were there
+        when its first article was assigned, and did not take it. Call it last before the
+        commit: other workers' writes of new stories wait for the lock meanwhile."""
         now = time.monotonic()
         self._forget_unsaved_before(now - UNSAVED_SECONDS)
         opened = sorted({story.story_id for story in stories if story.story_id in self._unsaved})
         if not opened:
             return {}
         await locks.hold(session, locks.STORY_OPENING)
+        # Another worker's new stories were saved under this lock, so after this worker's
+        # last read under it: no overlap needed, and the read stays small in a burst.
         clock = await story_repo.save_clock(session)
-        since = None if self._synced_to is None else self._synced_to - SYNC_OVERLAP
+        since = self._opened_read
+        if since is None:
+            since = None if self._synced_to is None else self._synced_to - SYNC_OVERLAP
         self._take(await story_repo.saved_by_others(session, worker=self.worker_id, since=since))
-        self._synced_to = clock if self._synced_to is None else max(self._synced_to, clock)
+        self._opened_read = clock
         folded: dict[str, str] = {}
+        later_than: dict[int, set[str]] = {}  # take-in count -> the stories taken in since
         for story_id in opened:
             takes, _opened_at = self._unsaved[story_id]
-            later = self._taken_in_after(takes)
+            if takes not in later_than:  # most stories a write saves opened between the same take-ins
+                later_than[takes] = self._taken_in_after(takes)
+            later = later_than[takes]
             target = self.grouper.fold(story_id, into=later) if later else None
             if target is not None:
                 folded[story_id] = target
@@ -189,12 +198,12 @@ class StoryBook:
                 log.info("story folded into another worker's", extra={"story_id": story_id, "into": target})
         return folded
 
-    def _taken_in_after(self, takes: int) -> list[str]:
-        later: list[str] = []
+    def _taken_in_after(self, takes: int) -> set[str]:
+        later: set[str] = set()
         for story_id, at in reversed(self._taken_in.items()):
             if at <= takes:
                 break
-            later.append(story_id)
+            later.add(story_id)
         return later
 
     def _forget_unsaved_before(self, cutoff: float) -> None:

@@ -129,10 +129,11 @@ class StoryGrouper:
         one grouper too, the two would stay apart). The story is then gone and the target
         holds both (``fold_story``). None, changing nothing, when none matches."""
         story = self._stories.get(story_id)
-        among = {other for other in into if other != story_id and other in self._stories}
-        if story is None or not among:
+        if story is None or not into:
             return None
-        target, _score = self._best_match(story.representatives[0], among=among)
+        if story_id in into:  # rare (another worker's story of the same id): not into itself
+            into = set(into) - {story_id}
+        target, _score = self._best_match(story.representatives[0], among=into)
         if target is None:
             return None
         self._drop(story_id)
