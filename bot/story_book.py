@@ -178,8 +178,9 @@ class StoryBook:
         # last read under it: no overlap needed, and the read stays small in a burst.
         clock = await story_repo.save_clock(session)
         since = self._opened_read
-        if since is None:
-            since = None if self._synced_to is None else self._synced_to - SYNC_OVERLAP
+        if self._synced_to is not None:  # what the sync read (less its overlap) is in too
+            synced = self._synced_to - SYNC_OVERLAP
+            since = synced if since is None else max(since, synced)
         self._take(await story_repo.saved_by_others(session, worker=self.worker_id, since=since))
         self._opened_read = clock
         folded: dict[str, str] = {}
