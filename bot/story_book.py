@@ -59,6 +59,7 @@ class StoryBook:
         self.worker_id = worker_id  # stamped on the stories this process saves
         self.grouper = StoryGrouper(window=window, make_story_id=_story_id)
         self._synced_to: datetime | None = None  # the save clock when the last sync read
+        self._loaded_at: datetime | None = None  # the save clock when ``load`` read
         self._opened_read: datetime | None = None  # the save clock at fold_new's last read
         self._taken: dict[str, datetime] = {}  # story id -> its save taken in, within the overlap
         self._takes = 0  # take-ins so far: orders them against the stories this worker opens
@@ -72,7 +73,7 @@ class StoryBook:
         self.folds = 0  # own stories folded into another worker's, ever
 
     async def load(self, session: AsyncSession, *, now: datetime) -> int:
-        self._synced_to = await story_repo.save_clock(session)
+        self._synced_to = self._loaded_at = await story_repo.save_clock(session)
         states = await story_repo.open_stories(session, since=now - self.window)
         stories = []
         for state in states:
@@ -129,7 +130,10 @@ class StoryBook:
                 grown.append(story_id)
             elif (merged := merge_stories(mine, theirs)) != mine:
                 stories.append(merged)
-                if not set(theirs.representatives) <= set(mine.representatives):
+                # A save from before this worker loaded holds nothing it has not seen, even
+                # representatives its copy has dropped since (a restart reads them again).
+                seen_at_load = self._loaded_at is not None and saved_at <= self._loaded_at
+                if not seen_at_load and not set(theirs.representatives) <= set(mine.representatives):
                     grown.append(story_id)
         self.grouper.load(stories)
         self.taken_in += len(stories)

@@ -237,3 +237,38 @@ async def test_the_second_of_two_concurrent_writes_waits_and_folds(database_url:
     finally:
         for engine in engines:
             await engine.dispose()
+
+
+async def test_a_restarted_worker_does_not_fold_into_what_it_had_loaded(sessions: SessionFactory) -> None:
+    """A restarted worker reads again the saves from before it loaded. A representative
+    its copy has dropped since is nothing new: a new story that only that one would have
+    taken stays apart, as in one process without the restart."""
+    titles = [
+        "Oscars host named",
+        "Kim Kardashian wedding date set",
+        "Tony awards nominees announced",
+        "Grammy producers plan a tribute",
+        "Cannes jury president chosen",
+        "Emmys move their ceremony to August",
+    ]
+    # In the order they came; the wedding one is the most recent (a feed that was late).
+    minutes = [0, 30, 2, 3, 4, 5]
+    reps = tuple(
+        fingerprint(title, "", f"https://n.test/r{n}", NOW + timedelta(minutes=minutes[n]))
+        for n, title in enumerate(titles)
+    )
+    previous = StoryBook(timedelta(hours=48), worker_id="host:before-restart")
+    async with sessions.begin() as s:
+        await previous.save(s, [OpenStory("s-old", reps, reps[1].published, len(reps))])
+    book = await _started(sessions, "host:after-restart")
+    # An article joins the story through its first representative; the story is full, so
+    # the representative that came second, the wedding one, is dropped.
+    joined, grown = _assigned(book, "n1", "Oscars host named for next year", NOW + timedelta(minutes=31))
+    assert joined == "s-old"
+    story = book.grouper.get("s-old")
+    assert story is not None and reps[1] not in story.representatives
+    opened, new = _assigned(book, "n2", "Kim Kardashian wedding date set for May", NOW + timedelta(minutes=32))
+    assert opened != "s-old"
+
+    assert await _write(sessions, book, [*grown, *new]) == {}
+    assert await _stored_story_ids(sessions) == {"s-old", opened}
