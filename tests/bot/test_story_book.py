@@ -49,13 +49,10 @@ def _article(key: str, title: str, at: datetime) -> tuple[ItemRow, StoryFingerpr
 
 
 async def _poll(sessions: SessionFactory, book: StoryBook, key: str, title: str, at: datetime) -> str:
-    """One article through ``book`` as a poll takes it: assigned, its story saved."""
-    row, fp = _article(key, title, at)
-    [assigned], stories = book.assign([row], [fp])
-    async with sessions.begin() as s:
-        await book.save_latest(s, stories)
-    assert assigned.story_id is not None
-    return assigned.story_id
+    """One article through ``book`` as a poll takes it: assigned, its story written."""
+    story_id, stories = _assigned(book, key, title, at)
+    await _write(sessions, book, stories)
+    return book.story_of(story_id)  # its target, if the write folded it
 
 
 async def _started(sessions: SessionFactory, worker: str) -> StoryBook:
