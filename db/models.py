@@ -225,6 +225,18 @@ class Meta(Base):
     value: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
+class JobLease(Base):
+    """Which worker runs a job that walks a shared list (digests, summaries, the pings
+    held by quiet hours), and until when: one at a time, so none is sent twice. A lease
+    that runs out (its worker died) is taken over."""
+
+    __tablename__ = "job_leases"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    holder: Mapped[str | None] = mapped_column(String(200))  # a worker id; None: free
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
 class Story(Base):
     """An open story's grouping state, so the grouper survives restarts."""
 

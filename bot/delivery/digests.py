@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 
 from bot.delivery.context import SendContext
+from bot.delivery.job_lease import DIGESTS, QUIET_PINGS, JobLease, exclusively
 from bot.delivery.policy_reader import policy_for
 from bot.delivery.render import mention_line, nonce_for, render_digest, split_mentions
 from bot.delivery.timing import in_quiet_hours
@@ -17,15 +18,26 @@ log = logging.getLogger("storywatch.deliver")
 
 
 async def send_digests(ctx: SendContext) -> int:
-    """One message per member and channel at the period's end, grouped by story."""
-    now = ctx.clock()
+    """One message per member and channel at the period's end, grouped by story; by one
+    worker at a time (``job_lease``), which takes the job only when a digest is due."""
     async with ctx.sessions() as session:
+        if not await digest_repo.due_digests(session, now=ctx.clock(), limit=1):
+            return 0
+    async with exclusively(ctx, DIGESTS) as lease:
+        return 0 if lease is None else await _send_due_digests(ctx, lease)
+
+
+async def _send_due_digests(ctx: SendContext, lease: JobLease) -> int:
+    now = ctx.clock()
+    async with ctx.sessions() as session:  # read under the lease: another worker may have sent some
         due = await digest_repo.due_digests(session, now=now)
         articles = await item_repo.items_with_feed_names(
             session, sorted({e.item_id for entries in due.values() for e in entries})
         )
     sent = 0
     for (guild_id, channel_id, user_id, dm, period), entries in due.items():
+        if not lease.held:
+            break
         found = [(articles[e.item_id], e.query) for e in entries if e.item_id in articles]
         stories: dict[str, list[tuple[str, str | None, str]]] = {}
         for (item, feed_name), _query in found:
@@ -50,9 +62,11 @@ async def send_digests(ctx: SendContext) -> int:
             if failure.status is not None and 400 <= failure.status < 500 and failure.status != 429:
                 async with ctx.sessions.begin() as session:  # permanent: don't retry every minute
                     await digest_repo.mark_digest_sent(session, [e.id for e in entries], now=now)
+                    await lease.renew(session)
             continue
         async with ctx.sessions.begin() as session:
             await digest_repo.mark_digest_sent(session, [e.id for e in entries], now=ctx.clock())
+            await lease.renew(session)
         log.info(
             "digest sent",
             extra={"guild_id": guild_id, "channel_id": channel_id, "message_id": message_id},
@@ -62,12 +76,23 @@ async def send_digests(ctx: SendContext) -> int:
 
 
 async def release_quiet_pings(ctx: SendContext) -> int:
-    """When a server's quiet hours end, one message per channel pings the members held back."""
+    """When a server's quiet hours end, one message per channel pings the members held
+    back; by one worker at a time (``job_lease``), taken only while pings are held."""
+    async with ctx.sessions() as session:
+        if not await digest_repo.held_pings(session, limit=1):
+            return 0
+    async with exclusively(ctx, QUIET_PINGS) as lease:
+        return 0 if lease is None else await _release_held_pings(ctx, lease)
+
+
+async def _release_held_pings(ctx: SendContext, lease: JobLease) -> int:
     now = ctx.clock()
     async with ctx.sessions() as session:
         held = await digest_repo.held_pings(session)
     sent = 0
     for guild_id, pings in held.items():
+        if not lease.held:
+            break
         policy = await policy_for(ctx, guild_id)
         if in_quiet_hours(now, policy.quiet_hours, policy.timezone):
             continue
@@ -95,5 +120,8 @@ async def release_quiet_pings(ctx: SendContext) -> int:
                 continue
             async with ctx.sessions.begin() as session:
                 await digest_repo.mark_pings_sent(session, ids, now=ctx.clock())
+                await lease.renew(session)
             sent += 1
+            if not lease.held:
+                break
     return sent

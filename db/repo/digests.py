@@ -97,9 +97,10 @@ async def hold_pings(
     await session.execute(insert_ignore(session, QuietPing).values(values))
 
 
-async def held_pings(session: AsyncSession) -> dict[int, list[QuietPing]]:
-    """Open held pings by guild."""
-    rows = await session.scalars(select(QuietPing).where(QuietPing.sent_at.is_(None)).order_by(QuietPing.id))
+async def held_pings(session: AsyncSession, *, limit: int | None = None) -> dict[int, list[QuietPing]]:
+    """Open held pings by guild (the first ``limit`` of them: whether any are held)."""
+    stmt = select(QuietPing).where(QuietPing.sent_at.is_(None)).order_by(QuietPing.id)
+    rows = await session.scalars(stmt if limit is None else stmt.limit(limit))
     grouped: dict[int, list[QuietPing]] = {}
     for row in rows:
         grouped.setdefault(row.guild_id, []).append(row)
