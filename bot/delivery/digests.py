@@ -63,6 +63,8 @@ async def _send_due_digests(ctx: SendContext, lease: JobLease) -> int:
                 async with ctx.sessions.begin() as session:  # permanent: don't retry every minute
                     await digest_repo.mark_digest_sent(session, [e.id for e in entries], now=now)
                     await lease.renew(session)
+            else:
+                await lease.renew_alone()
             continue
         async with ctx.sessions.begin() as session:
             await digest_repo.mark_digest_sent(session, [e.id for e in entries], now=ctx.clock())
@@ -117,6 +119,9 @@ async def _release_held_pings(ctx: SendContext, lease: JobLease) -> int:
                     )
             except SendFailure as failure:
                 log.warning("quiet-hours pings not sent: %s", failure, extra={"channel_id": channel_id})
+                await lease.renew_alone()
+                if not lease.held:
+                    break
                 continue
             async with ctx.sessions.begin() as session:
                 await digest_repo.mark_pings_sent(session, ids, now=ctx.clock())

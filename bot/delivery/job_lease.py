@@ -36,9 +36,15 @@ class JobLease:
     held: bool = True
 
     async def renew(self, session: AsyncSession) -> None:
-        """Extend the lease in the caller's transaction, the one that marks a message sent."""
+        """Extend the lease in the caller's transaction: the one that marks a message sent."""
         ctx = self.ctx
         self.held = await lease_repo.take(session, self.name, ctx.worker_id, now=ctx.clock(), lease=ctx.lease)
+
+    async def renew_alone(self) -> None:
+        """Extend the lease after a message that failed and stays due: a run of failures
+        (each waiting out Discord's retries) must not outlast the lease unnoticed."""
+        async with self.ctx.sessions.begin() as session:
+            await self.renew(session)
 
 
 @asynccontextmanager

@@ -47,6 +47,7 @@ async def _send_due_summaries(ctx: SendContext, lease: JobLease) -> int:
             )
         except SendFailure as failure:
             log.warning("summary not sent: %s", failure, extra={"channel_id": channel_id})
+            await lease.renew_alone()
             continue
         async with ctx.sessions.begin() as session:
             await delivery_repo.mark_summarized(session, [r.id for r in rows], message_id=message_id, now=ctx.clock())

@@ -196,3 +196,27 @@ async def test_a_worker_whose_job_was_taken_over_stops_and_leaves_the_new_lease_
         assert not lease.held
     async with sessions.begin() as session:
         assert not await lease_repo.take(session, DIGESTS, "w3", now=successor_time, lease=stalled.lease)
+
+
+async def test_a_worker_that_lost_its_job_mid_run_stops_after_the_message_in_flight(
+    sessions: SessionFactory, emulator: DiscordEmulator, client: discord.Client
+) -> None:
+    """Its first message hangs at Discord until another worker, for which the lease has run
+    out, has taken the job: the first worker's renewal fails, it stops, and the successor
+    sends the rest; every digest goes out once."""
+    guild = emulator.standard_guild()
+    now = datetime.now(UTC)
+    expected = await queue_digests(sessions, guild, now)
+    first = worker(sessions, client, "w1", now)
+    successor = worker(sessions, client, "w2", now + first.lease + timedelta(seconds=1))
+    emulator.delay_next("POST", r"/messages$", 1.0)
+
+    running = asyncio.create_task(send_digests(first))
+    await asyncio.sleep(0.3)  # the first digest is at Discord
+    async with sessions.begin() as session:
+        assert await lease_repo.take(session, DIGESTS, "w2", now=successor.clock(), lease=first.lease)
+    assert await running == 1
+
+    assert await send_digests(successor) == expected - 1
+    assert sent_messages(emulator, guild) == expected
+    assert emulator.stats.nonce_deduplicated == 0
