@@ -15,10 +15,10 @@ from bot.delivery.failures import probe_paused_channels
 from bot.delivery.sender import deliver_due
 from bot.heap import settle_heap
 from bot.polling import PollContext, forget_unpolled_feeds, keep_dispatching
+from bot.retention import PRUNE_EVERY, prune_stored
 from bot.services import Services
 from bot.tasks import drain_tasks
 from db.repo import feeds as feed_repo
-from db.repo import items as item_repo
 
 log = logging.getLogger("storywatch.jobs")
 
@@ -80,13 +80,9 @@ DISPATCH_RUN_SECONDS = 30.0
 
 async def prune(services: Services, poll: PollContext) -> None:
     retention = timedelta(days=services.settings.polling.retention_days)
-    now = datetime.now(UTC)
-    async with services.sessions.begin() as session:
-        items, keys = await item_repo.prune_items(
-            session, items_before=now - retention, keys_before=now - 2 * retention
-        )
-    if items or keys:
-        log.info("pruned %d items and %d dedup keys", items, keys)
+    pruned = await prune_stored(services.sessions, services.worker_id, now=datetime.now(UTC), retention=retention)
+    if pruned is not None and any(pruned):
+        log.info("pruned %d items and %d dedup keys", *pruned)
     async with services.sessions() as session:
         polled = await feed_repo.enabled_feed_ids(session)
     if forgotten := forget_unpolled_feeds(poll, polled):
@@ -139,7 +135,7 @@ def build_scheduler(services: Services, poll: PollContext, send: SendContext, jo
     scheduler.add_job(
         jobs.guarded(PRUNE_JOB, lambda: prune(services, poll)),
         "interval",
-        hours=6,
+        seconds=PRUNE_EVERY.total_seconds(),
         id=PRUNE_JOB,
         next_run_time=now + timedelta(minutes=1),
         **common,
