@@ -6,7 +6,7 @@ emulator over discord.py, on both database backends."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import discord
@@ -30,7 +30,6 @@ from tests.emulator.models import StandardGuild
 from tests.support.discord_client import logged_in_client
 from tests.support.item_rows import item_row
 
-Job = Callable[[SendContext], Awaitable[int]]
 WORKERS = 3
 
 
